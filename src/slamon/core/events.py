@@ -1,0 +1,139 @@
+"""Ticket lifecycle events: the CloudEvents envelope, validated into a compact record.
+
+``parse_event`` is the single validation point for every shell (replay, Kafka worker):
+it turns a decoded JSON object into an :class:`Event` or raises :class:`InvalidEvent`
+with a reason a platform engineer can act on.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+from slamon.core.policy import PRIORITIES
+from slamon.core.timefmt import parse_rfc3339
+
+CREATED = "ticket.created"
+RESPONDED = "ticket.responded"
+DISPATCHED = "technician.dispatched"
+ARRIVED = "technician.arrived"
+PAUSED = "ticket.paused"
+RESUMED = "ticket.resumed"
+PRIORITY_CHANGED = "ticket.priority_changed"
+RESOLVED = "ticket.resolved"
+REOPENED = "ticket.reopened"
+CLOSED = "ticket.closed"
+CANCELLED = "ticket.cancelled"
+SURVEY = "survey.submitted"
+
+EVENT_TYPES: frozenset[str] = frozenset(
+    {
+        CREATED, RESPONDED, DISPATCHED, ARRIVED, PAUSED, RESUMED, PRIORITY_CHANGED,
+        RESOLVED, REOPENED, CLOSED, CANCELLED, SURVEY,
+    }
+)  # fmt: skip
+SERVICES = frozenset({"onsite", "remote"})
+_PRIORITY_SET = frozenset(PRIORITIES)
+_ENVELOPE = ("id", "source", "type", "subject", "time")
+
+
+class InvalidEvent(ValueError):
+    """An input record that is not a valid ticket event; ``reason`` says why."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class Event(NamedTuple):
+    """One valid event. ``seq`` orders events with equal ``time`` (log line, offset)."""
+
+    id: str
+    type: str
+    ticket_id: str
+    time: int
+    seq: int
+    source: str = ""
+    priority: str | None = None
+    service: str | None = None
+    region: str | None = None
+    customer_tier: str | None = None
+    technician_id: str | None = None
+    reason: str | None = None
+    first_time_fix: bool | None = None
+    score: int | None = None
+
+
+def _opt_str(data: dict[str, Any], key: str) -> str | None:
+    value = data.get(key)
+    return value if isinstance(value, str) else None
+
+
+def _priority(data: dict[str, Any]) -> str:
+    value = data.get("priority")
+    if value is None:
+        raise InvalidEvent("data.priority is required")
+    if value not in _PRIORITY_SET:
+        raise InvalidEvent(f"data.priority must be one of {', '.join(PRIORITIES)}, got {value!r}")
+    return str(value)
+
+
+def parse_event(obj: Any, seq: int) -> Event:
+    """Validate a decoded CloudEvent (structured JSON) into an :class:`Event`."""
+    if not isinstance(obj, dict):
+        raise InvalidEvent("event must be a JSON object")
+    if obj.get("specversion") != "1.0":
+        raise InvalidEvent(f"specversion must be '1.0', got {obj.get('specversion')!r}")
+    for key in _ENVELOPE:
+        value = obj.get(key)
+        if not isinstance(value, str) or not value:
+            raise InvalidEvent(f"{key} must be a non-empty string")
+    etype: str = obj["type"]
+    if etype not in EVENT_TYPES:
+        raise InvalidEvent(f"unknown event type {etype!r}")
+    try:
+        time = parse_rfc3339(obj["time"])
+    except ValueError as exc:
+        raise InvalidEvent(f"time: {exc}") from None
+    data = obj.get("data")
+    if data is None:
+        data = {}
+    elif not isinstance(data, dict):
+        raise InvalidEvent("data must be a JSON object")
+    return _build(etype, obj, time, seq, data)
+
+
+def _build(etype: str, obj: dict[str, Any], time: int, seq: int, data: dict[str, Any]) -> Event:
+    base = (obj["id"], etype, obj["subject"], time, seq, obj["source"])
+    if etype == CREATED:
+        service = data.get("service", "remote")
+        if service not in SERVICES:
+            raise InvalidEvent(f"data.service must be 'onsite' or 'remote', got {service!r}")
+        return Event(
+            *base,
+            priority=_priority(data),
+            service=service,
+            region=_opt_str(data, "region"),
+            customer_tier=_opt_str(data, "customer_tier"),
+        )
+    if etype == PRIORITY_CHANGED:
+        return Event(*base, priority=_priority(data))
+    if etype == SURVEY:
+        score = data.get("score")
+        # bool is an int subclass in Python; JSON true is not a score.
+        if type(score) is not int:
+            raise InvalidEvent(f"data.score must be a JSON integer, got {score!r}")
+        if not 1 <= score <= 10:
+            raise InvalidEvent(f"data.score must be within 1..10, got {score}")
+        return Event(*base, score=score)
+    if etype == RESOLVED:
+        flag = data.get("first_time_fix")
+        return Event(
+            *base,
+            first_time_fix=flag if isinstance(flag, bool) else None,
+            technician_id=_opt_str(data, "technician_id"),
+        )
+    if etype in (DISPATCHED, ARRIVED):
+        return Event(*base, technician_id=_opt_str(data, "technician_id"))
+    if etype == PAUSED:
+        return Event(*base, reason=_opt_str(data, "reason"))
+    return Event(*base)

@@ -1,0 +1,136 @@
+"""A ticket's SLA state, folded from its events in event-time order.
+
+``TicketFold`` applies events that arrive in ``(time, seq)`` order. The caller
+(:class:`slamon.core.engine.Engine`) keeps each ticket's events sorted and refolds
+from scratch when a late event lands in the middle, so an out-of-order log gives
+exactly the state of the sorted log.
+"""
+
+from __future__ import annotations
+
+from slamon.core import events as ev
+from slamon.core.clocks import Clock
+from slamon.core.events import Event
+from slamon.core.policy import SLAS
+
+FIRST_RESPONSE, ONSITE_ARRIVAL, RESOLUTION = SLAS
+
+
+class TicketFold:
+    """Everything the SLA rules need to know about one ticket, built event by event."""
+
+    __slots__ = (
+        "arrived",
+        "cancelled_at",
+        "clocks",
+        "created_at",
+        "ever_reopened",
+        "ever_resolved",
+        "ignored",
+        "last_ftf",
+        "pause_mask",
+        "paused",
+        "priority",
+        "region",
+        "resolved",
+        "responded",
+        "service",
+        "survey_count",
+        "survey_sum",
+    )
+
+    def __init__(self, pause: frozenset[str]) -> None:
+        # which SLAs a pause stops, as a tuple aligned with SLAS
+        self.pause_mask = tuple(sla in pause for sla in SLAS)
+        self.created_at: int | None = None
+        self.cancelled_at: int | None = None
+        self.priority = ""
+        self.service = "remote"
+        self.region: str | None = None
+        self.paused = False
+        self.responded = False
+        self.arrived = False
+        self.resolved = False
+        self.ever_resolved = False
+        self.ever_reopened = False
+        self.last_ftf: bool | None = None
+        self.survey_sum = 0
+        self.survey_count = 0
+        self.ignored = 0  # events before `created`, after `cancelled`, or without effect
+        self.clocks = (Clock(), Clock(), Clock())
+
+    @property
+    def created(self) -> bool:
+        return self.created_at is not None
+
+    @property
+    def cancelled(self) -> bool:
+        return self.cancelled_at is not None
+
+    def applicable(self, sla_index: int) -> bool:
+        return sla_index != 1 or self.service == "onsite"
+
+    def stopped(self, sla_index: int) -> bool:
+        """The clock reached its end event (response, arrival, resolution)."""
+        if sla_index == 0:
+            return self.responded
+        if sla_index == 1:
+            return self.arrived
+        return self.resolved
+
+    def _should_run(self, sla_index: int) -> bool:
+        if self.cancelled_at is not None or not self.applicable(sla_index):
+            return False
+        if self.paused and self.pause_mask[sla_index]:
+            return False
+        return not self.stopped(sla_index)
+
+    def apply(self, event: Event) -> None:
+        """Apply one event; it must not sort before any event applied so far."""
+        etype = event.type
+        if self.created_at is None:
+            if etype != ev.CREATED:
+                self.ignored += 1
+                return
+            self.created_at = event.time
+            self.priority = event.priority or ""
+            self.service = event.service or "remote"
+            self.region = event.region
+        elif self.cancelled_at is not None or etype == ev.CREATED:
+            self.ignored += 1
+            return
+        else:
+            self._apply_update(event)
+        at = event.time
+        for index, clock in enumerate(self.clocks):
+            if self._should_run(index):
+                clock.start(at)
+            else:
+                clock.stop(at)
+
+    def _apply_update(self, event: Event) -> None:
+        """Apply an event to a created, live ticket (dispatched and closed change nothing)."""
+        etype = event.type
+        if etype == ev.RESPONDED:
+            self.responded = True
+        elif etype == ev.ARRIVED:
+            self.arrived = True
+        elif etype == ev.PAUSED:
+            self.paused = True
+        elif etype == ev.RESUMED:
+            self.paused = False
+        elif etype == ev.PRIORITY_CHANGED:
+            self.priority = event.priority or self.priority
+        elif etype == ev.RESOLVED:
+            self.resolved = True
+            self.ever_resolved = True
+            self.last_ftf = event.first_time_fix
+        elif etype == ev.REOPENED:
+            if self.resolved:  # a reopen acts only on a resolved ticket
+                self.resolved = False
+                self.ever_reopened = True
+        elif etype == ev.CANCELLED:
+            self.cancelled_at = event.time
+        elif etype == ev.SURVEY:
+            self.survey_sum += event.score or 0
+            self.survey_count += 1

@@ -1,0 +1,90 @@
+"""RFC 3339 timestamps <-> integer nanoseconds since the Unix epoch (UTC).
+
+The core keeps time as ``int`` nanoseconds: exact, cheap to compare and to store.
+Parsing is strict on purpose: an explicit offset is required, a space instead of
+``T`` and leap seconds are rejected (see docs/contract.md).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+NS_PER_S = 1_000_000_000
+NS_PER_MS = 1_000_000
+
+_RFC3339 = re.compile(
+    r"(\d{4})-(\d\d)-(\d\d)[Tt](\d\d):(\d\d):(\d\d)(?:\.(\d+))?(?:([Zz])|([+-])(\d\d):(\d\d))\Z"
+)
+_DAYS_IN_MONTH = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+# Event logs repeat the same few dates; caching the date part keeps parsing cheap.
+_DAY_CACHE: dict[str, int] = {}
+
+
+def _days_from_civil(year: int, month: int, day: int) -> int:
+    """Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm)."""
+    year -= month <= 2
+    era = year // 400
+    yoe = year - era * 400
+    doy = (153 * (month + (-3 if month > 2 else 9)) + 2) // 5 + day - 1
+    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+    return era * 146097 + doe - 719468
+
+
+def _is_leap(year: int) -> bool:
+    return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+
+
+def _epoch_day(text: str) -> int:
+    key = text[:10]
+    days = _DAY_CACHE.get(key)
+    if days is None:
+        year, month, day = int(key[0:4]), int(key[5:7]), int(key[8:10])
+        if not 1 <= month <= 12:
+            raise ValueError(f"month out of range in {text!r}")
+        limit = 29 if month == 2 and _is_leap(year) else _DAYS_IN_MONTH[month - 1]
+        if not 1 <= day <= limit:
+            raise ValueError(f"day out of range in {text!r}")
+        days = _days_from_civil(year, month, day)
+        if len(_DAY_CACHE) < 100_000:
+            _DAY_CACHE[key] = days
+    return days
+
+
+def parse_rfc3339(text: str) -> int:
+    """Parse an RFC 3339 timestamp with an explicit offset into UTC nanoseconds.
+
+    Fractions beyond nanoseconds are truncated. Raises ``ValueError`` with the reason.
+    """
+    match = _RFC3339.match(text)
+    if match is None:
+        raise ValueError(f"not an RFC 3339 timestamp with offset: {text!r}")
+    _, _, _, hh, mm, ss, frac, zulu, sign, oh, om = match.groups()
+    hour, minute, second = int(hh), int(mm), int(ss)
+    if hour > 23 or minute > 59:
+        raise ValueError(f"time of day out of range in {text!r}")
+    if second > 59:
+        raise ValueError(f"leap seconds are not supported: {text!r}")
+    seconds = _epoch_day(text) * 86400 + hour * 3600 + minute * 60 + second
+    if zulu is None:
+        off_h, off_m = int(oh), int(om)
+        if off_h > 23 or off_m > 59:
+            raise ValueError(f"offset out of range in {text!r}")
+        offset = off_h * 3600 + off_m * 60
+        seconds -= offset if sign == "+" else -offset
+    nanos = int(frac[:9].ljust(9, "0")) if frac else 0
+    return seconds * NS_PER_S + nanos
+
+
+def format_rfc3339(ns: int) -> str:
+    """Format UTC nanoseconds as RFC 3339 in UTC: milliseconds, or more digits only when needed."""
+    seconds, nanos = divmod(ns, NS_PER_S)
+    base = datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    if nanos % NS_PER_MS == 0:
+        return f"{base}.{nanos // NS_PER_MS:03d}Z"
+    return f"{base}.{nanos:09d}Z"
+
+
+def ns_to_seconds(ns: int) -> float:
+    """Nanoseconds as float seconds (exact to well below a millisecond for SLA-sized values)."""
+    return ns / NS_PER_S

@@ -1,0 +1,86 @@
+"""Helpers for tests and examples: event builders and a ready-made small policy.
+
+Public so that users can test their own policies and integrations the same way.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from typing import Any
+
+import orjson
+
+from slamon.core.policy import SlaPolicy, policy_from_dict
+
+BASE_TIME = datetime.fromisoformat("2026-11-23T08:00:00+00:00")  # a Monday
+
+
+def at(minutes: float = 0, *, base: datetime = BASE_TIME) -> str:
+    """RFC 3339 time ``minutes`` after ``base`` (UTC, millisecond precision)."""
+    moment = base + timedelta(minutes=minutes)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class EventLog:
+    """Builds a JSONL event log; ids are generated unless given."""
+
+    def __init__(self) -> None:
+        self.records: list[dict[str, Any] | bytes] = []
+        self._ids = itertools.count(1)
+
+    def add(
+        self, etype: str, ticket: str, time: str, data: dict[str, Any] | None = None, **extra: Any
+    ) -> dict[str, Any]:
+        record: dict[str, Any] = {
+            "specversion": "1.0",
+            "id": extra.pop("id", f"e-{next(self._ids)}"),
+            "source": "/test",
+            "type": etype,
+            "subject": ticket,
+            "time": time,
+        }
+        if data is not None:
+            record["data"] = data
+        record.update(extra)
+        self.records.append(record)
+        return record
+
+    def raw(self, line: bytes) -> None:
+        """Append a line verbatim (for invalid input)."""
+        self.records.append(line)
+
+    def created(self, ticket: str, time: str, priority: str = "P2", **data: Any) -> dict[str, Any]:
+        return self.add("ticket.created", ticket, time, {"priority": priority, **data})
+
+    def lines(self) -> list[bytes]:
+        return [r if isinstance(r, bytes) else orjson.dumps(r) for r in self.records]
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(self.lines())
+
+
+def small_policy(**spec: Any) -> SlaPolicy:
+    """A 24x7 policy with round targets (minutes), overridable per ``spec`` key."""
+    document: dict[str, Any] = {
+        "apiVersion": "slamon/v1",
+        "kind": "SlaPolicy",
+        "metadata": {"name": "test"},
+        "spec": {
+            "warn_at": 0.75,
+            "pause": ["resolution"],
+            "priorities": {
+                "P1": {"calendar": "24x7", "first_response": "10m", "onsite_arrival": "1h",
+                       "resolution": "2h"},
+                "P2": {"calendar": "24x7", "first_response": "30m", "onsite_arrival": "2h",
+                       "resolution": "4h"},
+                "P3": {"calendar": "24x7", "first_response": "1h", "onsite_arrival": "4h",
+                       "resolution": "8h"},
+                "P4": {"calendar": "24x7", "first_response": "2h", "onsite_arrival": "8h",
+                       "resolution": "16h"},
+            },
+        },
+    }  # fmt: skip
+    document["spec"].update(spec)
+    return policy_from_dict(document)
