@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from slamon.core.decisions import BREACHED, RETRACTED, Alert, Outcome
 from slamon.core.policy import SlaPolicy, policy_from_dict
+
+from slamon.core.decisions import BREACHED, RETRACTED, Alert, Outcome
 from slamon.replay import ReplayResult, replay
 from slamon.testing import small_policy
 
@@ -48,7 +49,9 @@ class Run:
         return {(o.ticket_id, o.sla) for o in self.result.outcomes if o.status == "breached"}
 
 
-def run_replay(lines: Iterable[bytes], policy: SlaPolicy | None = None, until: int | None = None) -> Run:
+def run_replay(
+    lines: Iterable[bytes], policy: SlaPolicy | None = None, until: int | None = None
+) -> Run:
     return Run(replay(lines, policy or small_policy(), until=until))
 
 
@@ -57,6 +60,7 @@ WEEKDAYS = ["09:00-12:00", "13:00-18:00"]
 
 def calendar_policy() -> SlaPolicy:
     """P1/P2 on 24x7, P3 on Shanghai office hours, P4 on Berlin 08-20 (DST)."""
+
     def targets(calendar: str, fr: str) -> dict[str, Any]:
         return {"calendar": calendar, "first_response": fr, "onsite_arrival": "8h",
                 "resolution": "16h"}  # fmt: skip
@@ -70,7 +74,7 @@ def calendar_policy() -> SlaPolicy:
                 "calendars": {
                     "office": {
                         "timezone": "Asia/Shanghai",
-                        "weekly": {d: WEEKDAYS for d in ("mon", "tue", "wed", "thu", "fri")},
+                        "weekly": dict.fromkeys(("mon", "tue", "wed", "thu", "fri"), WEEKDAYS),
                         "holidays": ["2026-10-01"],
                     },
                     "berlin": {

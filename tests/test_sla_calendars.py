@@ -12,6 +12,8 @@ from slamon.testing import EventLog
 from tests.helpers import calendar_policy, run_replay
 
 FR = "first_response"
+
+
 def respond(created: str, responded: str, priority: str = "P3") -> EventLog:
     log = EventLog()
     log.created("T1", created, priority=priority)
@@ -87,7 +89,7 @@ def test_priority_change_swaps_the_calendar_retroactively() -> None:
 
 
 def test_priority_lowered_at_night_retracts_under_office_calendar() -> None:
-    """P1 created 20:00 breaches at 20:10; lowered to P3 at 20:30 its office time is 0: retracted."""
+    """P1 created 20:00 breaches at 20:10; lowered to P3 at 20:30, office time 0: retracted."""
     log = EventLog()
     log.created("T1", "2026-11-23T20:00:00+08:00", priority="P1")
     log.add("ticket.priority_changed", "T1", "2026-11-23T20:30:00+08:00", {"priority": "P3"})

@@ -55,12 +55,18 @@ POLICY_OPTION = click.option(
 @main.command("replay")
 @click.argument("events", type=click.File("rb"))
 @POLICY_OPTION
-@click.option("--until", callback=_parse_until, help="Evaluation time, RFC 3339 (default: last event).")
+@click.option(
+    "--until", callback=_parse_until, help="Evaluation time, RFC 3339 (default: last event)."
+)
 @click.option("--alerts", "alerts_path", type=click.File("wb"), help="Write alerts as JSONL.")
 @click.option("--outcomes", "outcomes_path", type=click.File("wb"), help="Write outcomes as JSONL.")
 @click.option("--report", "report_path", type=click.File("wb"), help="Write the report as JSON.")
-@click.option("--invalid", "invalid_path", type=click.File("wb"), help="Write invalid lines as JSONL.")
-@click.option("--progress/--no-progress", default=None, help="Show progress (default: on a terminal).")
+@click.option(
+    "--invalid", "invalid_path", type=click.File("wb"), help="Write invalid lines as JSONL."
+)
+@click.option(
+    "--progress/--no-progress", default=None, help="Show progress (default: on a terminal)."
+)
 def replay_command(
     events: IO[bytes],
     policy_path: str | None,
@@ -106,10 +112,14 @@ def _report_invalid(result: ReplayResult) -> None:
 @POLICY_OPTION
 @click.option("--tickets", type=click.IntRange(min=1), default=1000, show_default=True)
 @click.option("--seed", type=int, default=1, show_default=True)
-@click.option("--start", default="2026-11-02T00:00:00Z", show_default=True, help="First ticket time.")
+@click.option(
+    "--start", default="2026-11-02T00:00:00Z", show_default=True, help="First ticket time."
+)
 @click.option("--per-hour", type=click.FloatRange(min=0.01), default=120.0, show_default=True)
 @click.option("--messy", is_flag=True, help="Add duplicates, late events and invalid lines.")
-@click.option("-o", "--output", type=click.File("wb"), default="-", help="Output JSONL (default stdout).")
+@click.option(
+    "-o", "--output", type=click.File("wb"), default="-", help="Output JSONL (default stdout)."
+)
 def generate_command(
     policy_path: str | None,
     tickets: int,
@@ -161,4 +171,3 @@ def render_policy(policy: SlaPolicy) -> str:
 
 if __name__ == "__main__":  # pragma: no cover
     main()
-

@@ -51,9 +51,12 @@ def ticket_events(
         out.append({"type": etype, "subject": ticket, "at": at, "data": data or {}})
 
     def after(sla: str) -> int:
-        return start + int(policy.target_ns(priority, sla) * _lognormal_factor(rng, shape.breach_share))
+        return start + int(
+            policy.target_ns(priority, sla) * _lognormal_factor(rng, shape.breach_share)
+        )
 
-    emit("ticket.created", start, {"priority": priority, "service": "onsite" if onsite else "remote",
+    service = "onsite" if onsite else "remote"
+    emit("ticket.created", start, {"priority": priority, "service": service,
                                    "region": rng.choice(REGIONS)})  # fmt: skip
     if rng.random() < shape.cancel_share:
         emit("ticket.cancelled", start + rng.randint(60, 3600) * NS_PER_S)
@@ -137,12 +140,20 @@ def generate_log(
 
 _INVALID = (
     "{not json",
-    '{"specversion":"1.0","id":"bad-1","source":"/s","type":"ticket.created","subject":"X",'
-    '"time":"2026-11-02 10:00:00Z","data":{"priority":"P1"}}',
-    '{"specversion":"1.0","id":"bad-2","source":"/s","type":"ticket.created","subject":"X",'
-    '"time":"2026-11-02T10:00:00Z","data":{"priority":"P9"}}',
-    '{"specversion":"1.0","id":"bad-3","source":"/s","type":"survey.submitted","subject":"X",'
-    '"time":"2026-11-02T10:00:00Z","data":{"score":7.5}}',
-    '{"specversion":"1.0","id":"bad-4","source":"/s","type":"ticket.teleported","subject":"X",'
-    '"time":"2026-11-02T10:00:00Z"}',
+    (
+        '{"specversion":"1.0","id":"bad-1","source":"/s","type":"ticket.created","subject":"X",'
+        '"time":"2026-11-02 10:00:00Z","data":{"priority":"P1"}}'
+    ),
+    (
+        '{"specversion":"1.0","id":"bad-2","source":"/s","type":"ticket.created","subject":"X",'
+        '"time":"2026-11-02T10:00:00Z","data":{"priority":"P9"}}'
+    ),
+    (
+        '{"specversion":"1.0","id":"bad-3","source":"/s","type":"survey.submitted","subject":"X",'
+        '"time":"2026-11-02T10:00:00Z","data":{"score":7.5}}'
+    ),
+    (
+        '{"specversion":"1.0","id":"bad-4","source":"/s","type":"ticket.teleported","subject":"X",'
+        '"time":"2026-11-02T10:00:00Z"}'
+    ),
 )

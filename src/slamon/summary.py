@@ -25,11 +25,15 @@ def render_summary(report: dict[str, Any], policy_name: str = "") -> str:
     events = report["events"]
     lines = [
         f"slamon replay  policy={policy_name}  until={report['until']}",
-        "events: {processed} processed, {invalid} invalid, {duplicates} duplicates, "
-        "{orphans} orphans".format(**events),
+        (
+            "events: {processed} processed, {invalid} invalid, {duplicates} duplicates, "
+            "{orphans} orphans"
+        ).format(**events),
         "",
-        f"{'priority':8} {'sla':15} {'count':>7} {'met':>7} {'breached':>8} {'open':>6} "
-        f"{'compliance':>10} {'p80':>8}",
+        (
+            f"{'priority':8} {'sla':15} {'count':>7} {'met':>7} {'breached':>8} {'open':>6} "
+            f"{'compliance':>10} {'p80':>8}"
+        ),
     ]
     for priority in PRIORITIES:
         for sla in SLAS:
@@ -42,8 +46,10 @@ def render_summary(report: dict[str, Any], policy_name: str = "") -> str:
     csat = quality["csat_mean"]
     lines += [
         "",
-        f"first-time fix rate {_pct(quality['first_time_fix_rate'])}   "
-        f"reopen rate {_pct(quality['reopen_rate'])}   "
-        f"CSAT {'-' if csat is None else f'{csat:.2f}'} / 10 (n={quality['csat_count']})",
+        (
+            f"first-time fix rate {_pct(quality['first_time_fix_rate'])}   "
+            f"reopen rate {_pct(quality['reopen_rate'])}   "
+            f"CSAT {'-' if csat is None else f'{csat:.2f}'} / 10 (n={quality['csat_count']})"
+        ),
     ]
     return "\n".join(lines)

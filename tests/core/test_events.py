@@ -84,7 +84,9 @@ def test_missing_or_null_data_means_empty(data: Any) -> None:
     assert parse_event(record, seq=1).type == "ticket.responded"
 
 
-@pytest.mark.parametrize(("flag", "expected"), [(True, True), (False, False), ("true", None), (1, None)])
+@pytest.mark.parametrize(
+    ("flag", "expected"), [(True, True), (False, False), ("true", None), (1, None)]
+)
 def test_first_time_fix_must_be_a_boolean_to_count(flag: Any, expected: bool | None) -> None:
     """A first_time_fix that is not a JSON boolean means no flag."""
     event = parse_event(envelope("ticket.resolved", data={"first_time_fix": flag}), seq=1)

@@ -70,7 +70,9 @@ def test_format_uses_utc_and_milliseconds() -> None:
     moment=st.datetimes(
         min_value=datetime(1971, 1, 1),
         max_value=datetime(2100, 1, 1),
-        timezones=st.sampled_from([UTC, timezone(timedelta(hours=8)), timezone(timedelta(hours=-5, minutes=-30))]),
+        timezones=st.sampled_from(
+            [UTC, timezone(timedelta(hours=8)), timezone(timedelta(hours=-5, minutes=-30))]
+        ),
     )
 )
 def test_agrees_with_datetime_and_round_trips(moment: datetime) -> None:
