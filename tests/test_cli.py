@@ -26,8 +26,10 @@ def sample_log(path: Path) -> Path:
 def test_replay_writes_alerts_outcomes_and_report(tmp_path: Path) -> None:
     """--alerts/--outcomes/--report write JSONL and JSON with the documented fields."""
     events = sample_log(tmp_path / "events.jsonl")
-    args = ["replay", str(events), "--alerts", str(tmp_path / "a.jsonl"),
-            "--outcomes", str(tmp_path / "o.jsonl"), "--report", str(tmp_path / "r.json")]  # fmt: skip
+    outputs = {"--alerts": "a.jsonl", "--outcomes": "o.jsonl", "--report": "r.json"}
+    args = ["replay", str(events)]
+    for flag, name in outputs.items():
+        args += [flag, str(tmp_path / name)]
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
     assert "invalid line 3: not valid JSON" in result.stderr
