@@ -1,6 +1,46 @@
-# Local single-node Kafka for the integration tests (docs/kafka.md).
-.PHONY: kafka-up kafka-down kafka-status
+# One entry point for setup, demo, tests and benchmarks (see README.md).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
+.PHONY: setup demo replay-demo lint unit test bench bench-worker clean kafka-up kafka-down kafka-status
+
+setup: $(STAMP)
+
+# Re-install when the dependency list changes.
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $@
+
+# Replay the bundled example log with the default policy and print the summary.
+replay-demo: $(STAMP)
+	$(BIN)/slamon replay examples/tickets.jsonl
+
+demo: replay-demo
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/mypy
+
+unit: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not integration"
+
+# The README's test command; .ci/run calls exactly this.
+test: $(STAMP) lint kafka-up
+	$(BIN)/python -m pytest -q
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/replay_bench.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build dist src/*.egg-info
+
+# Local single-node Kafka for the integration tests and the demo (docs/kafka.md).
 kafka-up:
 	bash deploy/kafka/kafka.sh up
 

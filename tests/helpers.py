@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from slamon.core.policy import SlaPolicy, policy_from_dict
-
 from slamon.core.decisions import BREACHED, RETRACTED, Alert, Outcome
+from slamon.core.policy import SlaPolicy, policy_from_dict
 from slamon.replay import ReplayResult, replay
 from slamon.testing import small_policy
 

@@ -104,6 +104,6 @@ def test_generate_writes_a_replayable_log(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["replay", str(out), "--report", str(report_path)])
     assert result.exit_code == 0, result.output
     events = orjson.loads(report_path.read_bytes())["events"]
-    assert events["processed"] > 2000
+    assert events["processed"] > 3 * 300  # most tickets: created, responded, resolved, closed
     assert events["invalid"] > 0
     assert events["duplicates"] > 0

@@ -10,10 +10,10 @@ from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from slamon.core.policy import SLAS, SlaPolicy
 
 from slamon.core.engine import Engine
 from slamon.core.events import Event
+from slamon.core.policy import SLAS, SlaPolicy
 from slamon.core.timefmt import parse_rfc3339
 from slamon.testing import small_policy
 from tests.helpers import calendar_policy, run_replay

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from slamon.core.policy import SlaPolicy
-from slamon.core.timefmt import NS_PER_S, format_rfc3339, parse_rfc3339
+from slamon.core.timefmt import NS_PER_MS, NS_PER_S, format_rfc3339, parse_rfc3339
 
 PRIORITY_MIX = (("P1", 0.08), ("P2", 0.22), ("P3", 0.45), ("P4", 0.25))
 REGIONS = ("north", "south", "east", "west")
@@ -50,10 +50,13 @@ def ticket_events(
     def emit(etype: str, at: int, data: dict[str, Any] | None = None) -> None:
         out.append({"type": etype, "subject": ticket, "at": at, "data": data or {}})
 
+    calendar = policy.calendar(priority)
+
     def after(sla: str) -> int:
-        return start + int(
-            policy.target_ns(priority, sla) * _lognormal_factor(rng, shape.breach_share)
-        )
+        # drawn in business time, so office-hours priorities breach as often as 24x7 ones
+        need = int(policy.target_ns(priority, sla) * _lognormal_factor(rng, shape.breach_share))
+        at = calendar.reach(start, need)
+        return at - at % NS_PER_MS
 
     service = "onsite" if onsite else "remote"
     emit("ticket.created", start, {"priority": priority, "service": service,

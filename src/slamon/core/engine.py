@@ -136,7 +136,7 @@ class Engine:
                 alerts.append(self._alert(ticket, index, BREACHED, deadline, breach_at))
             elif not breached and ticket.standing[index]:
                 alerts.append(self._alert(ticket, index, RETRACTED, deadline, now))
-            elif breach_at is not None and not breached:
+            if breach_at is not None and not breached:  # (re-)breach still to come
                 due = breach_at if due is None else min(due, breach_at)
         if due != ticket.due:
             ticket.due = due

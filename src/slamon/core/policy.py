@@ -1,0 +1,245 @@
+"""The SLA policy: targets per priority, business calendars, what a pause stops.
+
+``policy_from_dict`` validates a plain document (as loaded from YAML or JSON)
+strictly: unknown keys, missing priorities and malformed values are errors that
+name the field path, so a typo never silently falls back to a default.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from fractions import Fraction
+from typing import Any
+
+from slamon.core.calendars import ALWAYS_OPEN, Calendar, WeeklyCalendar
+from slamon.core.durations import parse_duration
+
+SLAS = ("first_response", "onsite_arrival", "resolution")
+PRIORITIES = ("P1", "P2", "P3", "P4")
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+API_VERSION = "slamon/v1"
+KIND = "SlaPolicy"
+DEFAULT_WARN_AT = Fraction(3, 4)
+
+_INTERVAL = re.compile(r"(\d\d):(\d\d)-(\d\d):(\d\d)\Z")
+_DATE = re.compile(r"\d{4}-\d\d-\d\d\Z")
+
+Path = tuple[str, ...]
+
+
+class PolicyError(ValueError):
+    """A policy that cannot be used; says where (file, line, field path) and why."""
+
+    def __init__(
+        self, message: str, path: Path = (), line: int | None = None, source: str | None = None
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.path = path
+        self.line = line
+        self.source = source
+
+    def __str__(self) -> str:
+        where = ""
+        if self.source is not None:
+            where = self.source if self.line is None else f"{self.source}:{self.line}"
+            where += ": "
+        field_path = ".".join(self.path)
+        return f"{where}{field_path + ': ' if field_path else ''}{self.message}"
+
+
+@dataclass(frozen=True, slots=True)
+class PriorityPolicy:
+    calendar: Calendar
+    targets: tuple[int, int, int]  # ns, aligned with SLAS
+
+
+@dataclass(frozen=True)
+class SlaPolicy:
+    """A validated policy; lookups used on the hot path are precomputed."""
+
+    name: str
+    warn_at: Fraction
+    pause: frozenset[str]
+    priorities: Mapping[str, PriorityPolicy]
+    calendars: Mapping[str, Calendar] = field(default_factory=dict)
+    _targets: dict[tuple[str, str], int] = field(init=False, repr=False, compare=False)
+    _warns: dict[tuple[str, str], int] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        targets = {(p, sla): pp.targets[i] for p, pp in self.priorities.items()
+                   for i, sla in enumerate(SLAS)}  # fmt: skip
+        warns = {key: math.ceil(self.warn_at * target) for key, target in targets.items()}
+        object.__setattr__(self, "_targets", targets)  # frozen: set once, here
+        object.__setattr__(self, "_warns", warns)
+
+    def target_ns(self, priority: str, sla: str) -> int:
+        return self._targets[(priority, sla)]
+
+    def warn_ns(self, priority: str, sla: str) -> int:
+        """Elapsed time at which the pair is at risk: ceil(warn_at x target)."""
+        return self._warns[(priority, sla)]
+
+    def calendar(self, priority: str) -> Calendar:
+        return self.priorities[priority].calendar
+
+
+# -- validation helpers ----------------------------------------------------------------
+def _mapping(
+    value: Any, path: Path, allowed: set[str] | tuple[str, ...] | None = None
+) -> dict[str, Any]:
+    if not isinstance(value, Mapping):
+        raise PolicyError(f"expected a mapping, got {type(value).__name__}", path)
+    for key in value:
+        if not isinstance(key, str):
+            raise PolicyError(f"keys must be strings, got {key!r}", path)
+        if allowed is not None and key not in allowed:
+            expected = ", ".join(sorted(allowed))
+            raise PolicyError(f"unknown key {key!r} (expected one of: {expected})", (*path, key))
+    return dict(value)
+
+
+def _required(doc: Mapping[str, Any], key: str, path: Path) -> Any:
+    if key not in doc:
+        raise PolicyError(f"missing required key {key!r}", path)
+    return doc[key]
+
+
+def _string(value: Any, path: Path) -> str:
+    if not isinstance(value, str) or not value:
+        raise PolicyError(f"expected a non-empty string, got {value!r}", path)
+    return value
+
+
+def _minute(hours: str, minutes: str) -> int:
+    return int(hours) * 60 + int(minutes)
+
+
+def parse_interval(text: Any, path: Path) -> tuple[int, int]:
+    """``"09:00-12:00"`` -> minutes of the day ``(540, 720)``; 24:00 only as an end."""
+    match = _INTERVAL.match(text) if isinstance(text, str) else None
+    if match is None:
+        raise PolicyError(f"expected an interval such as '09:00-18:00', got {text!r}", path)
+    h1, m1, h2, m2 = match.groups()
+    if int(m1) > 59 or int(m2) > 59 or int(h1) > 23 or int(h2) > 24:
+        raise PolicyError(f"no such time of day in {text!r}", path)
+    start, end = _minute(h1, m1), _minute(h2, m2)
+    if end > 24 * 60:
+        raise PolicyError(f"24:00 is the latest end, got {text!r}", path)
+    if end <= start:
+        raise PolicyError(
+            f"end must be after start in {text!r} (split intervals that cross midnight)", path
+        )
+    return start, end
+
+
+def _holiday(value: Any, path: Path) -> date:
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str) and _DATE.match(value):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise PolicyError(f"expected a date YYYY-MM-DD, got {value!r}", path)
+
+
+def _calendar(name: str, doc: Any, path: Path) -> WeeklyCalendar:
+    doc = _mapping(doc, path, {"timezone", "weekly", "holidays"})
+    timezone = _string(_required(doc, "timezone", path), (*path, "timezone"))
+    weekly_doc = _mapping(_required(doc, "weekly", path), (*path, "weekly"), WEEKDAYS)
+    weekly: dict[int, list[tuple[int, int]]] = {}
+    for day, intervals in weekly_doc.items():
+        day_path = (*path, "weekly", day)
+        if not isinstance(intervals, list):
+            raise PolicyError("expected a list of intervals such as ['09:00-18:00']", day_path)
+        weekly[WEEKDAYS.index(day)] = [
+            parse_interval(item, (*day_path, str(i))) for i, item in enumerate(intervals)
+        ]
+    holidays_doc = doc.get("holidays", [])
+    if not isinstance(holidays_doc, list):
+        raise PolicyError("expected a list of dates", (*path, "holidays"))
+    holidays = [_holiday(v, (*path, "holidays", str(i))) for i, v in enumerate(holidays_doc)]
+    try:
+        return WeeklyCalendar(name, timezone, weekly, holidays)
+    except ValueError as exc:
+        key = "timezone" if "zone" in str(exc) else "weekly"
+        raise PolicyError(str(exc), (*path, key)) from None
+
+
+def _warn_at(value: Any, path: Path) -> Fraction:
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise PolicyError(f"expected a number between 0 and 1, got {value!r}", path)
+    try:
+        warn = Fraction(str(value))
+    except ValueError:
+        raise PolicyError(f"expected a number between 0 and 1, got {value!r}", path) from None
+    if not 0 < warn < 1:
+        raise PolicyError(f"must be between 0 and 1 (exclusive), got {value!r}", path)
+    return warn
+
+
+def _pause(value: Any, path: Path) -> frozenset[str]:
+    if not isinstance(value, list):
+        raise PolicyError(f"expected a list of SLA names, got {value!r}", path)
+    for i, item in enumerate(value):
+        if item not in SLAS:
+            raise PolicyError(f"unknown SLA {item!r} (expected one of: {', '.join(SLAS)})",
+                              (*path, str(i)))  # fmt: skip
+    return frozenset(value)
+
+
+def _priority(doc: Any, path: Path, calendars: Mapping[str, Calendar]) -> PriorityPolicy:
+    doc = _mapping(doc, path, {"calendar", *SLAS})
+    calendar_name = _string(doc.get("calendar", ALWAYS_OPEN.name), (*path, "calendar"))
+    if calendar_name not in calendars:
+        known = ", ".join(sorted(calendars))
+        raise PolicyError(f"unknown calendar {calendar_name!r} (defined: {known})",
+                          (*path, "calendar"))  # fmt: skip
+    targets = []
+    for sla in SLAS:
+        value = _required(doc, sla, path)
+        try:
+            targets.append(parse_duration(value))
+        except ValueError as exc:
+            raise PolicyError(str(exc), (*path, sla)) from None
+    return PriorityPolicy(calendars[calendar_name], (targets[0], targets[1], targets[2]))
+
+
+def policy_from_dict(document: Any) -> SlaPolicy:
+    """Validate a policy document and build the :class:`SlaPolicy`."""
+    doc = _mapping(document, (), {"apiVersion", "kind", "metadata", "spec"})
+    if _required(doc, "apiVersion", ()) != API_VERSION:
+        raise PolicyError(f"expected {API_VERSION!r}, got {doc['apiVersion']!r}", ("apiVersion",))
+    if _required(doc, "kind", ()) != KIND:
+        raise PolicyError(f"expected {KIND!r}, got {doc['kind']!r}", ("kind",))
+    metadata = _mapping(_required(doc, "metadata", ()), ("metadata",),
+                        {"name", "description", "labels"})  # fmt: skip
+    name = _string(_required(metadata, "name", ("metadata",)), ("metadata", "name"))
+    spec = _mapping(_required(doc, "spec", ()), ("spec",),
+                    {"warn_at", "pause", "calendars", "priorities"})  # fmt: skip
+    calendars: dict[str, Calendar] = {ALWAYS_OPEN.name: ALWAYS_OPEN}
+    for cal_name, cal_doc in _mapping(spec.get("calendars", {}), ("spec", "calendars")).items():
+        path = ("spec", "calendars", cal_name)
+        if cal_name == ALWAYS_OPEN.name:
+            raise PolicyError("'24x7' is built in and cannot be redefined", path)
+        calendars[cal_name] = _calendar(cal_name, cal_doc, path)
+    priorities_doc = _mapping(_required(spec, "priorities", ("spec",)), ("spec", "priorities"),
+                              PRIORITIES)  # fmt: skip
+    priorities = {}
+    for priority in PRIORITIES:
+        path = ("spec", "priorities", priority)
+        priorities[priority] = _priority(
+            _required(priorities_doc, priority, ("spec", "priorities")), path, calendars
+        )
+    return SlaPolicy(
+        name=name,
+        warn_at=_warn_at(spec.get("warn_at", "0.75"), ("spec", "warn_at")),
+        pause=_pause(spec.get("pause", ["resolution"]), ("spec", "pause")),
+        priorities=priorities,
+        calendars=calendars,
+    )
