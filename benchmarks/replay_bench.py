@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/replay_bench.py [--events 200000] [--repeat 3]
 
-Generates a realistic log (default policy, ~10 events per ticket), then times:
+Generates a realistic log (default policy, ~6 events per ticket), then times:
   parse-only : orjson.loads + RFC 3339 parsing of every line (the floor of any replay)
   replay     : slamon.replay.replay() in-process (validation, dedupe, sort, engine, report)
   cli        : `slamon replay FILE --report /dev/null` end to end (process start included)
@@ -31,7 +31,7 @@ def write_log(path: Path, events: int) -> int:
     policy = load_policy_or_default(None)
     count = 0
     with path.open("wb") as out:
-        for record in generate_log(policy, tickets=events // 9 + 1, seed=7, messy=True):
+        for record in generate_log(policy, tickets=events // 4 + 1, seed=7, messy=True):
             line = record.encode() if isinstance(record, str) else orjson.dumps(record)
             out.write(line + b"\n")
             count += 1

@@ -70,11 +70,14 @@ def replay(
     alerts: list[Alert] = []
     if until is not None:
         admitted.sort(key=attrgetter("time"))  # stable: ties keep log order
+        heap = engine.schedule  # peeked here: most events have nothing due before them
         for event in admitted:
-            if event.time > until:
+            at = event.time
+            if at > until:
                 break
-            alerts += engine.advance(event.time)
-            alerts += engine.apply(event, event.time)
+            if heap and heap[0][0] < at:
+                alerts += engine.advance(at)
+            alerts += engine.apply(event, at)
         alerts += engine.advance(until)
     outcomes = list(engine.outcomes(until)) if until is not None else []
     return ReplayResult(

@@ -17,7 +17,7 @@ import yaml
 from slamon.core.policy import PolicyError, SlaPolicy, policy_from_dict
 
 _INT = re.compile(r"[-+]?(?:0|[1-9][0-9_]*)\Z")
-_FLOAT = re.compile(r"[-+]?(?:[0-9][0-9_]*)?\.[0-9_]*(?:[eE][-+]?[0-9]+)?\Z")
+_FLOAT = re.compile(r"[-+]?(?:[0-9][0-9_]*\.[0-9_]*|\.[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)?\Z")
 _NUMBER_TAGS = {"tag:yaml.org,2002:int", "tag:yaml.org,2002:float"}
 _DROPPED_TAGS = {"tag:yaml.org,2002:timestamp", *_NUMBER_TAGS}
 
@@ -36,21 +36,26 @@ _Loader.add_implicit_resolver("tag:yaml.org,2002:float", _FLOAT, list("-+0123456
 Lines = dict[tuple[str, ...], int]
 
 
-def _index(node: yaml.Node, path: tuple[str, ...], lines: Lines, source: str) -> None:
+def _index(
+    node: yaml.Node, path: tuple[str, ...], lines: Lines, source: str, seen: set[int]
+) -> None:
     lines[path] = node.start_mark.line + 1
+    if id(node) in seen:  # an alias: its anchor was indexed (and may contain itself)
+        return
+    seen.add(id(node))
     if isinstance(node, yaml.MappingNode):
-        seen: set[str] = set()
+        keys: set[str] = set()
         for key_node, value_node in node.value:
             key = str(key_node.value)
-            if key in seen:
+            if key in keys:
                 line = key_node.start_mark.line + 1
                 raise PolicyError(f"duplicate key {key!r}", path, line, source)
-            seen.add(key)
-            _index(value_node, (*path, key), lines, source)
+            keys.add(key)
+            _index(value_node, (*path, key), lines, source, seen)
             lines[(*path, key)] = key_node.start_mark.line + 1
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
-            _index(item, (*path, str(i)), lines, source)
+            _index(item, (*path, str(i)), lines, source, seen)
 
 
 def _line_of(path: tuple[str, ...], lines: Lines) -> int | None:
@@ -67,7 +72,7 @@ def loads_policy(text: str, source: str = "<policy>") -> SlaPolicy:
         if node is None:
             raise PolicyError("the document is empty", (), None, source)
         lines: Lines = {}
-        _index(node, (), lines, source)
+        _index(node, (), lines, source, set())
         document: Any = loader.construct_document(node)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark

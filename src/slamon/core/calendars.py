@@ -98,7 +98,7 @@ class WeeklyCalendar:
     ) -> None:
         try:
             self.zone = ZoneInfo(timezone)
-        except (ZoneInfoNotFoundError, ValueError):
+        except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a directory name
             raise ValueError(f"unknown time zone {timezone!r}") from None
         week: list[list[tuple[int, int]]] = [[] for _ in range(7)]
         for day, intervals in weekly.items():
@@ -121,6 +121,7 @@ class WeeklyCalendar:
         self._ends: list[int] = []
         self._cum: list[int] = []  # open time before window i
         self._cum_end: list[int] = []  # open time up to the end of window i
+        self._safe_lo = self._safe_hi = 0  # instants whose neighbourhood is built
 
     def __repr__(self) -> str:
         return f"WeeklyCalendar({self.name!r}, {self.timezone!r})"
@@ -176,6 +177,16 @@ class WeeklyCalendar:
 
     def _cover(self, at: int) -> None:
         """Make sure the windows around instant ``at`` are built."""
+        if self._safe_lo <= at < self._safe_hi:  # the hot path: no date arithmetic
+            return
+        self._cover_dates(at)
+        assert self._lo is not None
+        assert self._hi is not None
+        # a day inside the covered local dates is safe whatever the UTC offset
+        self._safe_lo = self._instant(self._lo + timedelta(days=1), 0)
+        self._safe_hi = self._instant(self._hi - timedelta(days=1), 0)
+
+    def _cover_dates(self, at: int) -> None:
         day = self._local_date(at)
         lo, hi = day - timedelta(days=2), day + timedelta(days=2)
         if self._lo is None or self._hi is None:
@@ -212,7 +223,8 @@ class WeeklyCalendar:
         i = bisect_right(self._starts, at) - 1
         if i < 0:
             return 0
-        return self._cum[i] + min(at, self._ends[i]) - self._starts[i]
+        end = self._ends[i]
+        return self._cum[i] + (at if at < end else end) - self._starts[i]
 
     def _grow_until(self, total: int, *, strictly: bool) -> int:
         """Extend forward until some window ends past ``total``; return that window."""
@@ -223,6 +235,7 @@ class WeeklyCalendar:
                 return i
             assert self._hi is not None
             self._extend(self._hi + timedelta(days=_CHUNK_DAYS))
+            self._safe_hi = self._instant(self._hi - timedelta(days=1), 0)
 
     # -- queries -----------------------------------------------------------------------
     def business_ns(self, start: int, end: int) -> int:

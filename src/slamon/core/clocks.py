@@ -7,8 +7,6 @@ because a priority change swaps it retroactively.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 from slamon.core.calendars import Calendar
 
 
@@ -25,43 +23,49 @@ class Clock:
     def running(self) -> bool:
         return self.since is not None
 
-    def start(self, at: int) -> None:
+    def start(self, at: int) -> bool:
+        """Start running at ``at``; True if the clock was stopped."""
         if self.since is None:
             self.since = at
+            return True
+        return False
 
-    def stop(self, at: int) -> None:
+    def stop(self, at: int) -> bool:
+        """Stop at ``at``; True if the clock was running."""
         since = self.since
-        if since is not None:
-            if at > since:  # a zero-length run adds no time and no breach point
-                self.spans.append(since)
-                self.spans.append(at)
-            self.since = None
+        if since is None:
+            return False
+        if at > since:  # a zero-length run adds no time and no breach point
+            self.spans.append(since)
+            self.spans.append(at)
+        self.since = None
+        return True
 
-    def _runs(self) -> Iterator[tuple[int, int | None]]:
-        spans = self.spans
-        for i in range(0, len(spans), 2):
-            yield spans[i], spans[i + 1]
-        if self.since is not None:
-            yield self.since, None
-
+    # The three queries below walk the flat span list directly: they are the
+    # engine's inner loop, and a generator of pairs costs more than the arithmetic.
     def elapsed(self, calendar: Calendar, now: int) -> int:
         """Business time the clock ran up to ``now``."""
+        spans = self.spans
+        business = calendar.business_ns
         total = 0
-        for start, stop in self._runs():
-            end = now if stop is None or stop > now else stop
-            total += calendar.business_ns(start, end)
+        for i in range(0, len(spans), 2):
+            total += business(spans[i], min(spans[i + 1], now))
+        if self.since is not None:
+            total += business(self.since, now)
         return total
 
     def reach(self, calendar: Calendar, need: int) -> int | None:
         """First instant at which elapsed reaches ``need`` (None if it never will)."""
+        spans = self.spans
         acc = 0
-        for start, stop in self._runs():
-            if stop is None:
-                return calendar.reach(start, need - acc)
-            run = calendar.business_ns(start, stop)
+        for i in range(0, len(spans), 2):
+            start = spans[i]
+            run = calendar.business_ns(start, spans[i + 1])
             if acc + run >= need:
                 return calendar.reach(start, need - acc)
             acc += run
+        if self.since is not None:
+            return calendar.reach(self.since, need - acc)
         return None
 
     def exceed(self, calendar: Calendar, need: int) -> int | None:
@@ -70,14 +74,16 @@ class Clock:
         When ``need`` is used up exactly at a closing time or a stop, this is the
         instant the clock next runs, not the closing instant.
         """
+        spans = self.spans
         acc = 0
-        for start, stop in self._runs():
-            if stop is None:
-                return calendar.locate(start, need - acc)
-            run = calendar.business_ns(start, stop)
+        for i in range(0, len(spans), 2):
+            start = spans[i]
+            run = calendar.business_ns(start, spans[i + 1])
             if acc + run > need:
                 return calendar.locate(start, need - acc)
             acc += run
+        if self.since is not None:
+            return calendar.locate(self.since, need - acc)
         return None
 
     def to_list(self) -> list[int | None]:

@@ -12,6 +12,8 @@ import heapq
 from bisect import insort
 from collections.abc import Iterator
 
+from slamon.core.calendars import Calendar
+from slamon.core.clocks import Clock
 from slamon.core.decisions import (
     AT_RISK,
     BREACH,
@@ -27,23 +29,31 @@ from slamon.core.decisions import (
 )
 from slamon.core.events import Event
 from slamon.core.policy import SLAS, SlaPolicy
-from slamon.core.tickets import TicketFold
+from slamon.core.tickets import ALL_SLAS, TicketFold
 
 
 def _order(event: Event) -> tuple[int, int]:
     return event.time, event.seq
 
 
+def _deadline(clock: Clock, calendar: Calendar, target: int) -> int | None:
+    """When a running clock's elapsed reaches ``target``; None when stopped."""
+    return clock.reach(calendar, target) if clock.since is not None else None
+
+
 class Ticket:
     """A ticket's events (sorted), its folded state and what was already alerted."""
 
-    __slots__ = ("due", "events", "fold", "generation", "id", "risk_sent", "standing")
+    __slots__ = (
+        "due", "events", "fold", "generation", "id", "pending", "risk_sent", "standing",
+    )  # fmt: skip
 
     def __init__(self, ticket_id: str, pause: frozenset[str]) -> None:
         self.id = ticket_id
         self.events: list[Event] = []
         self.fold = TicketFold(pause)
         self.due: int | None = None  # the earliest pending alert instant, if scheduled
+        self.pending: list[int | None] = [None, None, None]  # next alert instant per SLA
         self.risk_sent = [False, False, False]
         self.generation = [0, 0, 0]  # breach generations, for deterministic alert ids
         self.standing = [False, False, False]  # a breach alert stands (not retracted)
@@ -57,7 +67,7 @@ class Engine:
         self.tickets: dict[str, Ticket] = {}
         self.duplicates = 0
         self._seen: set[str] = set()
-        self._heap: list[tuple[int, str]] = []
+        self.schedule: list[tuple[int, str]] = []  # heap of (due, ticket id), lazily invalidated
 
     # -- input -------------------------------------------------------------------------
     def admit(self, event: Event) -> bool:
@@ -74,15 +84,16 @@ class Engine:
         if ticket is None:
             ticket = self.tickets[event.ticket_id] = Ticket(event.ticket_id, self.policy.pause)
         events = ticket.events
-        if not events or _order(event) >= _order(events[-1]):
+        if not events or (event.time, event.seq) >= (events[-1].time, events[-1].seq):
             events.append(event)
-            ticket.fold.apply(event)
+            changed = ticket.fold.apply(event)
         else:  # late: rebuild from the sorted history, as if it had come in order
             insort(events, event, key=_order)
             fold = ticket.fold = TicketFold(self.policy.pause)
             for earlier in events:
                 fold.apply(earlier)
-        return self._evaluate(ticket, now)
+            changed = ALL_SLAS
+        return self._evaluate(ticket, now, changed) if changed else []
 
     def ingest(self, event: Event, now: int) -> list[Alert] | None:
         """``admit`` then ``apply``; None for a duplicate."""
@@ -91,7 +102,7 @@ class Engine:
     def advance(self, now: int) -> list[Alert]:
         """Emit every alert whose instant lies strictly before ``now``."""
         alerts: list[Alert] = []
-        heap = self._heap
+        heap = self.schedule
         while heap and heap[0][0] < now:
             due, ticket_id = heapq.heappop(heap)
             ticket = self.tickets.get(ticket_id)
@@ -99,49 +110,62 @@ class Engine:
                 continue  # superseded by a later evaluation
             ticket.due = None
             # just after `due`: emits in instant order, events of this ticket are all <= due
-            alerts.extend(self._evaluate(ticket, due + 1))
+            changed = sum(1 << i for i, p in enumerate(ticket.pending) if p == due)
+            alerts.extend(self._evaluate(ticket, due + 1, changed))
         return alerts
 
     def next_due(self) -> int | None:
         """The earliest instant at which ``advance`` may have something to emit."""
-        return self._heap[0][0] if self._heap else None
+        return self.schedule[0][0] if self.schedule else None
 
     # -- decisions ---------------------------------------------------------------------
-    def _evaluate(self, ticket: Ticket, now: int) -> list[Alert]:
+    def _evaluate(self, ticket: Ticket, now: int, changed: int) -> list[Alert]:
+        """Emit what is due before ``now`` for the SLAs in ``changed``; schedule the rest.
+
+        An at-risk point counts once reached (instant <= now); a breach once passed
+        (instant < now), since at the breach instant elapsed still equals the target.
+        """
         fold = ticket.fold
         if fold.created_at is None:
             return []
         alerts: list[Alert] = []
         live = fold.cancelled_at is None
-        priority = fold.priority
-        calendar = self.policy.calendar(priority)
-        due: int | None = None
-        for index, sla in enumerate(SLAS):
+        calendar, targets, warns = self.policy.rules(fold.priority)
+        pending = ticket.pending
+        for index in range(3):
+            if not changed & (1 << index):
+                continue
+            pending[index] = None
             if not (live and fold.applicable(index)):
                 if ticket.standing[index]:
                     alerts.append(self._alert(ticket, index, RETRACTED, None, now))
                 continue
             clock = fold.clocks[index]
-            target = self.policy.target_ns(priority, sla)
-            deadline = clock.reach(calendar, target) if clock.running else None
+            target = targets[index]
+            nxt: int | None = None
             if not ticket.risk_sent[index]:
-                risk_at = clock.reach(calendar, self.policy.warn_ns(priority, sla))
-                if risk_at is not None and risk_at < now:
+                risk_at = clock.reach(calendar, warns[index])
+                if risk_at is not None and risk_at <= now:
+                    deadline = _deadline(clock, calendar, target)
                     alerts.append(self._alert(ticket, index, AT_RISK, deadline, risk_at))
                 elif risk_at is not None:
-                    due = risk_at if due is None else min(due, risk_at)
+                    nxt = risk_at - 1  # due strictly before the instant it is reached
             breach_at = clock.exceed(calendar, target)
             breached = breach_at is not None and breach_at < now
             if breached and not ticket.standing[index]:
+                deadline = _deadline(clock, calendar, target)
                 alerts.append(self._alert(ticket, index, BREACHED, deadline, breach_at))
             elif not breached and ticket.standing[index]:
+                deadline = _deadline(clock, calendar, target)
                 alerts.append(self._alert(ticket, index, RETRACTED, deadline, now))
             if breach_at is not None and not breached:  # (re-)breach still to come
-                due = breach_at if due is None else min(due, breach_at)
+                nxt = breach_at if nxt is None else min(nxt, breach_at)
+            pending[index] = nxt
+        due = min((p for p in pending if p is not None), default=None)
         if due != ticket.due:
             ticket.due = due
             if due is not None:
-                heapq.heappush(self._heap, (due, ticket.id))
+                heapq.heappush(self.schedule, (due, ticket.id))
         return alerts
 
     def _alert(

@@ -69,6 +69,9 @@ class SlaPolicy:
     calendars: Mapping[str, Calendar] = field(default_factory=dict)
     _targets: dict[tuple[str, str], int] = field(init=False, repr=False, compare=False)
     _warns: dict[tuple[str, str], int] = field(init=False, repr=False, compare=False)
+    _rules: dict[str, tuple[Calendar, tuple[int, ...], tuple[int, ...]]] = field(
+        init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         targets = {(p, sla): pp.targets[i] for p, pp in self.priorities.items()
@@ -76,6 +79,9 @@ class SlaPolicy:
         warns = {key: math.ceil(self.warn_at * target) for key, target in targets.items()}
         object.__setattr__(self, "_targets", targets)  # frozen: set once, here
         object.__setattr__(self, "_warns", warns)
+        rules = {p: (pp.calendar, pp.targets, tuple(warns[(p, sla)] for sla in SLAS))
+                 for p, pp in self.priorities.items()}  # fmt: skip
+        object.__setattr__(self, "_rules", rules)
 
     def target_ns(self, priority: str, sla: str) -> int:
         return self._targets[(priority, sla)]
@@ -86,6 +92,10 @@ class SlaPolicy:
 
     def calendar(self, priority: str) -> Calendar:
         return self.priorities[priority].calendar
+
+    def rules(self, priority: str) -> tuple[Calendar, tuple[int, ...], tuple[int, ...]]:
+        """Calendar, targets and at-risk points (aligned with SLAS) in one lookup."""
+        return self._rules[priority]
 
 
 # -- validation helpers ----------------------------------------------------------------

@@ -14,6 +14,7 @@ from slamon.core.events import Event
 from slamon.core.policy import SLAS
 
 FIRST_RESPONSE, ONSITE_ARRIVAL, RESOLUTION = SLAS
+ALL_SLAS = 0b111  # a change mask naming every SLA
 
 
 class TicketFold:
@@ -85,31 +86,44 @@ class TicketFold:
             return False
         return not self.stopped(sla_index)
 
-    def apply(self, event: Event) -> None:
-        """Apply one event; it must not sort before any event applied so far."""
+    def apply(self, event: Event) -> int:
+        """Apply one event that does not sort before any applied so far.
+
+        Returns a bit mask of the SLAs whose decisions may have changed (bit i for
+        ``SLAS[i]``): the engine re-evaluates only those.
+        """
         etype = event.type
         if self.created_at is None:
             if etype != ev.CREATED:
                 self.ignored += 1
-                return
+                return 0
             self.created_at = event.time
             self.priority = event.priority or ""
             self.service = event.service or "remote"
             self.region = event.region
+            changed = ALL_SLAS
         elif self.cancelled_at is not None or etype == ev.CREATED:
             self.ignored += 1
-            return
+            return 0
         else:
-            self._apply_update(event)
+            # a new priority swaps targets and calendar; a cancel ends every SLA
+            changed = ALL_SLAS if self._apply_update(event) else 0
         at = event.time
-        for index, clock in enumerate(self.clocks):
-            if self._should_run(index):
-                clock.start(at)
-            else:
-                clock.stop(at)
+        live = self.cancelled_at is None
+        paused = self.paused
+        pause_mask = self.pause_mask
+        ended = (self.responded, self.arrived or self.service != "onsite", self.resolved)
+        for index, clock in enumerate(self.clocks):  # inlined _should_run: the hot path
+            run = live and not ended[index] and not (paused and pause_mask[index])
+            if clock.start(at) if run else clock.stop(at):
+                changed |= 1 << index
+        return changed
 
-    def _apply_update(self, event: Event) -> None:
-        """Apply an event to a created, live ticket (dispatched and closed change nothing)."""
+    def _apply_update(self, event: Event) -> bool:
+        """Apply an event to a created, live ticket; True if it changes every SLA.
+
+        ``technician.dispatched`` and ``ticket.closed`` change nothing.
+        """
         etype = event.type
         if etype == ev.RESPONDED:
             self.responded = True
@@ -120,7 +134,8 @@ class TicketFold:
         elif etype == ev.RESUMED:
             self.paused = False
         elif etype == ev.PRIORITY_CHANGED:
-            self.priority = event.priority or self.priority
+            old, self.priority = self.priority, event.priority or self.priority
+            return self.priority != old
         elif etype == ev.RESOLVED:
             self.resolved = True
             self.ever_resolved = True
@@ -131,6 +146,8 @@ class TicketFold:
                 self.ever_reopened = True
         elif etype == ev.CANCELLED:
             self.cancelled_at = event.time
+            return True
         elif etype == ev.SURVEY:
             self.survey_sum += event.score or 0
             self.survey_count += 1
+        return False
