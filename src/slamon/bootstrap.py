@@ -6,6 +6,7 @@ from importlib.resources import files
 
 from slamon.adapters.policy_yaml import load_policy, loads_policy
 from slamon.core.policy import SlaPolicy
+from slamon.worker.settings import WorkerSettings
 
 DEFAULT_POLICY = "default-policy.yaml"
 
@@ -19,3 +20,27 @@ def load_policy_or_default(path: str | None) -> SlaPolicy:
     if path is None:
         return loads_policy(default_policy_text(), source=f"<bundled {DEFAULT_POLICY}>")
     return load_policy(path)
+
+
+def run_worker(settings: WorkerSettings, policy: SlaPolicy) -> None:
+    """Wire and run the Kafka worker until SIGINT/SIGTERM."""
+    import asyncio  # noqa: PLC0415
+
+    import faust  # noqa: PLC0415
+
+    from slamon.adapters.kafka import ensure_topics  # noqa: PLC0415
+    from slamon.logs import configure_logging  # noqa: PLC0415
+    from slamon.worker.app import create_app  # noqa: PLC0415
+
+    configure_logging(settings.log_level, json=settings.log_json)
+    topics = settings.topics
+    names = [topics.events, topics.ticks(settings.app_id), topics.alerts, topics.outcomes,
+             topics.dead_letter]  # fmt: skip
+    asyncio.run(ensure_topics(settings.broker, names, settings.partitions))
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    wired = create_app(settings, policy)
+    worker = faust.Worker(
+        wired.app, loglevel=settings.log_level, override_logging=False, redirect_stdouts=False,
+        quiet=True,
+    )  # fmt: skip
+    worker.execute_from_commandline()

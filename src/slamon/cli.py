@@ -169,5 +169,15 @@ def render_policy(policy: SlaPolicy) -> str:
     return "\n".join(rows)
 
 
+def _add_live_commands() -> None:
+    from slamon import cli_live  # noqa: PLC0415
+
+    for command in (cli_live.worker_command, cli_live.publish_command,
+                    cli_live.simulate_command, cli_live.tail_command):  # fmt: skip
+        main.add_command(command)
+
+
+_add_live_commands()
+
 if __name__ == "__main__":  # pragma: no cover
     main()

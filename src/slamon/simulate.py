@@ -6,6 +6,7 @@ so dashboards and alerts show something meaningful. Deterministic for a given se
 
 from __future__ import annotations
 
+import heapq
 import math
 import random
 from collections.abc import Iterator
@@ -160,3 +161,46 @@ _INVALID = (
         '"time":"2026-11-02T10:00:00Z"}'
     ),
 )
+
+
+def live_traffic(
+    policy: SlaPolicy,
+    rate: float,
+    *,
+    seed: int | None,
+    now: int,
+    until: int,
+    shape: TrafficShape | None = None,
+) -> Iterator[tuple[int, dict[str, Any]]]:
+    """``(due, CloudEvent)`` pairs in due order: tickets open at ``rate`` a second from ``now``.
+
+    New tickets stop at ``until``; so do their later events (the stream is bounded).
+    """
+    rng = random.Random(seed if seed is not None else now)
+    shape = shape or TrafficShape()
+    run = f"{now // NS_PER_S:x}"
+    pending: list[tuple[int, int, dict[str, Any]]] = []
+    next_ticket, number, counter = now, 0, 0
+    while True:
+        if next_ticket <= until and (not pending or next_ticket <= pending[0][0]):
+            number += 1
+            for item in ticket_events(rng, policy, f"T-{run}-{number}", next_ticket, shape):
+                counter += 1
+                heapq.heappush(pending, (item["at"], counter, item))
+            next_ticket += int(rng.expovariate(rate) * NS_PER_S)
+            continue
+        if not pending or pending[0][0] > until:
+            return
+        due, serial, item = heapq.heappop(pending)
+        yield (
+            due,
+            {
+                "specversion": "1.0",
+                "id": f"sim-{run}-{serial}",
+                "source": "/simulator",
+                "type": item["type"],
+                "subject": item["subject"],
+                "time": format_rfc3339(due),
+                "data": item["data"],
+            },
+        )

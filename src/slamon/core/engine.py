@@ -45,7 +45,8 @@ class Ticket:
     """A ticket's events (sorted), its folded state and what was already alerted."""
 
     __slots__ = (
-        "due", "events", "fold", "generation", "id", "pending", "risk_sent", "standing",
+        "due", "events", "final_since", "fold", "generation", "id", "pending", "risk_sent",
+        "settled", "shard", "standing",
     )  # fmt: skip
 
     def __init__(self, ticket_id: str, pause: frozenset[str]) -> None:
@@ -57,6 +58,10 @@ class Ticket:
         self.risk_sent = [False, False, False]
         self.generation = [0, 0, 0]  # breach generations, for deterministic alert ids
         self.standing = [False, False, False]  # a breach alert stands (not retracted)
+        # used by the live engine only
+        self.shard = 0  # the adapter's routing tag (the Kafka partition)
+        self.settled = 0  # mask of SLAs whose final outcome was reported
+        self.final_since: int | None = None  # when every SLA became final
 
 
 class Engine:
@@ -80,20 +85,29 @@ class Engine:
 
     def apply(self, event: Event, now: int) -> list[Alert]:
         """Fold an admitted event into its ticket and re-evaluate the ticket at ``now``."""
-        ticket = self.tickets.get(event.ticket_id)
+        ticket = self.ticket(event.ticket_id)
+        changed = self._fold(ticket, event)
+        return self._evaluate(ticket, now, changed) if changed else []
+
+    def ticket(self, ticket_id: str) -> Ticket:
+        """The ticket with this id, created empty on first sight."""
+        ticket = self.tickets.get(ticket_id)
         if ticket is None:
-            ticket = self.tickets[event.ticket_id] = Ticket(event.ticket_id, self.policy.pause)
+            ticket = self.tickets[ticket_id] = Ticket(ticket_id, self.policy.pause)
+        return ticket
+
+    def _fold(self, ticket: Ticket, event: Event) -> int:
+        """Add ``event`` to the ticket's history; the mask of SLAs it may have changed."""
         events = ticket.events
         if not events or (event.time, event.seq) >= (events[-1].time, events[-1].seq):
             events.append(event)
-            changed = ticket.fold.apply(event)
-        else:  # late: rebuild from the sorted history, as if it had come in order
-            insort(events, event, key=_order)
-            fold = ticket.fold = TicketFold(self.policy.pause)
-            for earlier in events:
-                fold.apply(earlier)
-            changed = ALL_SLAS
-        return self._evaluate(ticket, now, changed) if changed else []
+            return ticket.fold.apply(event)
+        # late: rebuild from the sorted history, as if it had come in order
+        insort(events, event, key=_order)
+        fold = ticket.fold = TicketFold(self.policy.pause)
+        for earlier in events:
+            fold.apply(earlier)
+        return ALL_SLAS
 
     def ingest(self, event: Event, now: int) -> list[Alert] | None:
         """``admit`` then ``apply``; None for a duplicate."""
@@ -200,24 +214,28 @@ class Engine:
                 yield from self.ticket_outcomes(ticket, now)
 
     def ticket_outcomes(self, ticket: Ticket, now: int) -> Iterator[Outcome]:
+        for index in range(len(SLAS)):
+            yield self.pair_outcome(ticket, index, now)
+
+    def pair_outcome(self, ticket: Ticket, index: int, now: int) -> Outcome:
+        """The status of one (ticket, SLA) pair at ``now``."""
         fold = ticket.fold
         priority = fold.priority
-        calendar = self.policy.calendar(priority)
-        for index, sla in enumerate(SLAS):
-            clock = fold.clocks[index]
-            target = self.policy.target_ns(priority, sla)
-            elapsed = clock.elapsed(calendar, now)
-            stopped = fold.stopped(index)
-            if fold.cancelled_at is not None:
-                status = CANCELLED
-            elif not fold.applicable(index):
-                status = NOT_APPLICABLE
-            elif elapsed > target:
-                status = BREACH
-            else:
-                status = MET if stopped else OPEN
-            deadline = clock.reach(calendar, target) if clock.running else None
-            yield Outcome(ticket.id, sla, priority, status, elapsed, target, deadline, stopped)
+        calendar, targets, _ = self.policy.rules(priority)
+        clock = fold.clocks[index]
+        target = targets[index]
+        elapsed = clock.elapsed(calendar, now)
+        stopped = fold.stopped(index)
+        if fold.cancelled_at is not None:
+            status = CANCELLED
+        elif not fold.applicable(index):
+            status = NOT_APPLICABLE
+        elif elapsed > target:
+            status = BREACH
+        else:
+            status = MET if stopped else OPEN
+        deadline = _deadline(clock, calendar, target)
+        return Outcome(ticket.id, SLAS[index], priority, status, elapsed, target, deadline, stopped)
 
     def orphan_events(self) -> int:
         """Events of subjects that have no ``ticket.created`` applied."""

@@ -1,0 +1,133 @@
+"""Plain aiokafka helpers: create topics, publish JSONL, read a topic to its end.
+
+The worker itself runs on Faust; these serve the CLI (``publish``, ``simulate``,
+``tail``), the tests and the benchmarks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import dataclass
+
+import orjson
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+
+
+def bootstrap(broker: str) -> str:
+    """``kafka://host:port`` (Faust style) or ``host:port`` to ``host:port``."""
+    return broker.split(";", maxsplit=1)[0].removeprefix("kafka://")
+
+
+async def ensure_topics(broker: str, names: Iterable[str], partitions: int) -> None:
+    """Create the topics that do not exist yet (existing ones are left as they are)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap(broker))
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        new = [NewTopic(n, partitions, 1) for n in names if n not in existing]
+        if new:
+            with contextlib.suppress(TopicAlreadyExistsError):  # another worker was first
+                await admin.create_topics(new)
+    finally:
+        await admin.close()
+
+
+def key_of(line: bytes) -> bytes | None:
+    """The record key for a JSONL line: its ``subject`` (ticket id), if it has one."""
+    try:
+        obj = orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return None
+    subject = obj.get("subject") if isinstance(obj, dict) else None
+    return subject.encode() if isinstance(subject, str) else None
+
+
+def producer(broker: str) -> AIOKafkaProducer:
+    return AIOKafkaProducer(
+        bootstrap_servers=bootstrap(broker), linger_ms=5, max_batch_size=256 * 1024, acks="all"
+    )
+
+
+async def publish_lines(broker: str, topic: str, lines: Iterable[bytes], rate: float = 0.0) -> int:
+    """Publish every non-blank line as-is, keyed by ticket id; ``rate`` events/s (0: max)."""
+    sent = 0
+    start = time.monotonic()
+    async with producer(broker) as prod:
+        pending = []
+        for raw in lines:
+            line = raw.strip()
+            if not line:
+                continue
+            pending.append(await prod.send(topic, value=line, key=key_of(line)))
+            sent += 1
+            if rate > 0:
+                ahead = sent / rate - (time.monotonic() - start)
+                if ahead > 0:
+                    await asyncio.sleep(ahead)
+            if len(pending) >= 10_000:
+                await asyncio.gather(*pending)
+                pending.clear()
+        await asyncio.gather(*pending)
+    return sent
+
+
+@dataclass(frozen=True)
+class Message:
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    headers: tuple[tuple[str, bytes], ...]
+
+
+async def read_topic(broker: str, topic: str, idle_s: float = 1.0) -> list[Message]:
+    """Every record of ``topic`` from the beginning to its current end."""
+    return [m async for m in follow(broker, topic, stop_at_end=True, idle_s=idle_s)]
+
+
+async def follow(
+    broker: str,
+    topic: str,
+    *,
+    stop_at_end: bool = False,
+    idle_s: float = 1.0,
+    from_beginning: bool = True,
+) -> AsyncIterator[Message]:
+    """Records of ``topic`` (no consumer group); optionally stop at the end offsets."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap(broker),
+        enable_auto_commit=False,
+        auto_offset_reset="earliest" if from_beginning else "latest",
+    )
+    await consumer.start()
+    try:
+        partitions = consumer.partitions_for_topic(topic)
+        if partitions is None:
+            await consumer._client.force_metadata_update()
+            partitions = consumer.partitions_for_topic(topic) or set()
+        tps = [TopicPartition(topic, p) for p in sorted(partitions)]
+        if not tps:
+            return
+        consumer.assign(tps)
+        if from_beginning:
+            await consumer.seek_to_beginning(*tps)
+        ends = await consumer.end_offsets(tps)
+        while True:
+            if stop_at_end:
+                positions = [await consumer.position(tp) for tp in tps]
+                if all(pos >= ends[tp] for pos, tp in zip(positions, tps, strict=True)):
+                    return
+            batch = await consumer.getmany(*tps, timeout_ms=int(idle_s * 1000))
+            for tp, records in batch.items():
+                for r in records:
+                    yield Message(
+                        tp.topic, tp.partition, r.offset, r.key, r.value, tuple(r.headers or ())
+                    )
+    finally:
+        await consumer.stop()

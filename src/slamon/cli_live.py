@@ -1,0 +1,255 @@
+"""`slamon worker | publish | simulate | tail`: the commands that talk to Kafka.
+
+Every option also reads an ``SLAMON_*`` environment variable (12-factor).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sys
+import time
+from pathlib import Path
+from typing import IO
+
+import click
+import orjson
+
+from slamon.core.durations import parse_duration
+from slamon.core.timefmt import NS_PER_S
+
+DEFAULT_BROKER = "kafka://127.0.0.1:9092"
+
+
+def _duration_s(_ctx: click.Context, _param: click.Parameter, value: str) -> float:
+    try:
+        return parse_duration(value) / NS_PER_S
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+BROKER = click.option(
+    "--broker",
+    default=DEFAULT_BROKER,
+    show_default=True,
+    envvar="SLAMON_BROKER",
+    help="Kafka bootstrap server.",
+)
+EVENTS_TOPIC = click.option(
+    "--events-topic",
+    default="slamon.ticket-events",
+    show_default=True,
+    envvar="SLAMON_EVENTS_TOPIC",
+)
+
+
+@click.command("worker")
+@click.option(
+    "--policy",
+    "policy_path",
+    type=click.Path(dir_okay=False),
+    envvar="SLAMON_POLICY",
+    help="SLA policy YAML (default: the bundled default policy).",
+)
+@BROKER
+@click.option(
+    "--app-id",
+    default="slamon",
+    show_default=True,
+    envvar="SLAMON_APP_ID",
+    help="Consumer group and prefix of internal topics.",
+)
+@click.option("--web-host", default="127.0.0.1", show_default=True, envvar="SLAMON_WEB_HOST")
+@click.option("--web-port", type=int, default=6066, show_default=True, envvar="SLAMON_WEB_PORT")
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    envvar="SLAMON_DATA_DIR",
+    help="Table store (default: var/slamon-<web port>).",
+)
+@click.option(
+    "--store",
+    default=None,
+    envvar="SLAMON_STORE",
+    help="Table store URL: rocksdb:// (default when installed) or memory://.",
+)
+@click.option(
+    "--partitions",
+    type=click.IntRange(min=1),
+    default=12,
+    show_default=True,
+    envvar="SLAMON_PARTITIONS",
+    help="Partitions of topics the worker creates.",
+)
+@EVENTS_TOPIC
+@click.option(
+    "--alerts-topic", default="slamon.alerts", show_default=True, envvar="SLAMON_ALERTS_TOPIC"
+)
+@click.option(
+    "--outcomes-topic", default="slamon.outcomes", show_default=True, envvar="SLAMON_OUTCOMES_TOPIC"
+)
+@click.option(
+    "--dead-letter-topic",
+    default="slamon.dead-letter",
+    show_default=True,
+    envvar="SLAMON_DEAD_LETTER_TOPIC",
+)
+@click.option(
+    "--retention",
+    default="3d",
+    show_default=True,
+    callback=_duration_s,
+    envvar="SLAMON_RETENTION",
+    help="How long final tickets stay for late events.",
+)
+@click.option(
+    "--session-timeout",
+    default="10s",
+    show_default=True,
+    callback=_duration_s,
+    envvar="SLAMON_SESSION_TIMEOUT",
+    help="Kafka consumer session timeout.",
+)
+@click.option("--log-level", default="info", show_default=True, envvar="SLAMON_LOG_LEVEL")
+@click.option(
+    "--log-format",
+    type=click.Choice(["json", "console"]),
+    default="json",
+    show_default=True,
+    envvar="SLAMON_LOG_FORMAT",
+)
+def worker_command(
+    policy_path: str | None,
+    broker: str,
+    app_id: str,
+    web_host: str,
+    web_port: int,
+    data_dir: Path | None,
+    store: str | None,
+    partitions: int,
+    events_topic: str,
+    alerts_topic: str,
+    outcomes_topic: str,
+    dead_letter_topic: str,
+    retention: float,
+    session_timeout: float,
+    log_level: str,
+    log_format: str,
+) -> None:
+    """Run the SLA worker: consume ticket events, alert on deadlines, serve /metrics."""
+    from slamon.bootstrap import run_worker  # noqa: PLC0415
+    from slamon.cli import _load_policy  # noqa: PLC0415
+    from slamon.worker.settings import Topics, WorkerSettings, default_store  # noqa: PLC0415
+
+    policy = _load_policy(policy_path)
+    settings = WorkerSettings(
+        broker=broker,
+        app_id=app_id,
+        policy_path=policy_path,
+        web_host=web_host,
+        web_port=web_port,
+        data_dir=data_dir or Path(f"var/slamon-{web_port}"),
+        store=store or default_store(),
+        partitions=partitions,
+        topics=Topics(events_topic, alerts_topic, outcomes_topic, dead_letter_topic),
+        retention_s=retention,
+        session_timeout_s=session_timeout,
+        log_level=log_level,
+        log_json=log_format == "json",
+    )
+    run_worker(settings, policy)
+
+
+@click.command("publish")
+@click.argument("events", type=click.File("rb"))
+@BROKER
+@EVENTS_TOPIC
+@click.option(
+    "--rate",
+    type=click.FloatRange(min=0),
+    default=0.0,
+    show_default=True,
+    help="Events per second (0: as fast as possible).",
+)
+def publish_command(events: IO[bytes], broker: str, events_topic: str, rate: float) -> None:
+    """Publish a JSONL event log to the input topic, keyed by ticket id, lines as they are."""
+    from slamon.adapters.kafka import publish_lines  # noqa: PLC0415
+
+    started = time.monotonic()
+    sent = asyncio.run(publish_lines(broker, events_topic, events, rate))
+    took = time.monotonic() - started
+    click.echo(f"published {sent} records to {events_topic} in {took:.1f}s", err=True)
+
+
+@click.command("simulate")
+@click.option("--policy", "policy_path", type=click.Path(dir_okay=False), envvar="SLAMON_POLICY")
+@BROKER
+@EVENTS_TOPIC
+@click.option(
+    "--rate",
+    type=click.FloatRange(min=0.01),
+    default=2.0,
+    show_default=True,
+    help="New tickets per second.",
+)
+@click.option(
+    "--duration",
+    default="10m",
+    show_default=True,
+    callback=_duration_s,
+    help="Stop after this long.",
+)
+@click.option("--seed", type=int, default=None, help="Random seed (default: time based).")
+def simulate_command(
+    policy_path: str | None,
+    broker: str,
+    events_topic: str,
+    rate: float,
+    duration: float,
+    seed: int | None,
+) -> None:
+    """Publish live, realistic ticket traffic around the policy's targets (the demo source)."""
+    from slamon.adapters.kafka import producer  # noqa: PLC0415
+    from slamon.cli import _load_policy  # noqa: PLC0415
+    from slamon.simulate import live_traffic  # noqa: PLC0415
+
+    policy = _load_policy(policy_path)
+
+    async def run() -> int:
+        sent = 0
+        deadline = time.time_ns() + int(duration * NS_PER_S)
+        async with producer(broker) as prod:
+            stream = live_traffic(policy, rate, seed=seed, now=time.time_ns(), until=deadline)
+            for due, record in stream:
+                wait = (due - time.time_ns()) / NS_PER_S
+                if wait > 0:
+                    await asyncio.sleep(wait)
+                await prod.send(
+                    events_topic, value=orjson.dumps(record), key=str(record["subject"]).encode()
+                )
+                sent += 1
+        return sent
+
+    try:
+        sent = asyncio.run(run())
+    except KeyboardInterrupt:
+        sys.exit(130)
+    click.echo(f"simulated {sent} events", err=True)
+
+
+@click.command("tail")
+@click.argument("topic", default="slamon.alerts")
+@BROKER
+@click.option("--from-beginning", is_flag=True, help="Start at the oldest record.")
+def tail_command(topic: str, broker: str, from_beginning: bool) -> None:
+    """Print a topic's records as they arrive (e.g. the alerts), one JSON per line."""
+    from slamon.adapters.kafka import follow  # noqa: PLC0415
+
+    async def run() -> None:
+        async for message in follow(broker, topic, from_beginning=from_beginning):
+            line = (message.value or b"null").decode("utf-8", "replace")
+            click.echo(line)
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(run())

@@ -1,0 +1,1 @@
+"""The Faust worker: Kafka in, SLA engine, alerts / outcomes / metrics out."""

@@ -1,0 +1,249 @@
+"""The worker's imperative shell around :class:`~slamon.core.live.LiveEngine`.
+
+It translates Kafka records into engine calls and engine decisions into Kafka
+records, metrics and logs; every SLA decision is the engine's. State lives in
+two places that must agree: the engine (in memory, authoritative while the
+worker owns a partition) and the Faust table (changelog-backed, authoritative
+after a restart or a rebalance). Changes the engine makes outside a record (a
+deadline passing) are persisted through a "tick" record on an internal topic
+co-partitioned with the input, because Faust only writes tables from a stream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable, MutableMapping
+from typing import Any, Protocol
+
+import orjson
+import structlog
+
+from slamon.adapters.cloudevents import decode_record, encode_alert, encode_outcome
+from slamon.adapters.metrics import SlaMetrics
+from slamon.core.decisions import Alert
+from slamon.core.events import InvalidEvent
+from slamon.core.live import LiveEngine
+from slamon.core.timefmt import NS_PER_S
+
+log = structlog.get_logger("slamon.worker")
+
+TICK_PERSIST = b"persist"
+TICK_EXPIRE = b"expire"
+EXPIRY_EVERY_NS = 10 * NS_PER_S
+MAX_SLEEP_S = 0.2  # also bounds how late a deadline set by another task is noticed
+
+
+class Sink(Protocol):
+    """Where records go: a Faust topic in production, a list in unit tests."""
+
+    async def send(
+        self,
+        *,
+        key: bytes | None,
+        value: bytes | None,
+        partition: int | None = None,
+        headers: list[tuple[str, bytes]] | None = None,
+    ) -> Any: ...
+
+
+class Record(Protocol):
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    headers: Any
+
+
+class SlaService:
+    """Feeds records to the engine, runs its clock, and keeps the table in step."""
+
+    def __init__(
+        self,
+        engine: LiveEngine,
+        metrics: SlaMetrics,
+        *,
+        table: MutableMapping[bytes, bytes],
+        alerts: Sink,
+        outcomes: Sink,
+        dead_letter: Sink,
+        ticks: Sink,
+        ticks_topic: str,
+        clock: Callable[[], int] = time.time_ns,
+    ) -> None:
+        self.engine = engine
+        self.metrics = metrics
+        self.table = table
+        self.alerts = alerts
+        self.outcomes = outcomes
+        self.dead_letter = dead_letter
+        self.ticks = ticks
+        self.ticks_topic = ticks_topic
+        self.clock = clock
+        self.ready = False
+        self.positions: dict[int, int] = {}  # input partition -> next offset to process
+        self._next_expiry = 0
+        self._last_event_ns = 0
+        self._wake = asyncio.Event()
+
+    # -- records -----------------------------------------------------------------------
+    async def handle(self, record: Record) -> None:
+        """Process one record of the input or the tick topic (inside the agent)."""
+        if record.topic == self.ticks_topic:
+            await self._handle_tick(record)
+            return
+        self.positions[record.partition] = record.offset + 1
+        try:
+            event = decode_record(record.key, record.value, _headers(record), record.offset)
+        except InvalidEvent as exc:
+            await self._dead_letter(record, exc.reason)
+            return
+        now = self.clock()
+        alerts = self.engine.ingest(event, now, shard=record.partition)
+        if alerts is None:
+            self.metrics.events.labels(self.engine.rejected or "duplicate").inc()
+            return
+        self.metrics.events.labels("processed").inc()
+        if event.time > self._last_event_ns:
+            self._last_event_ns = event.time
+            self.metrics.last_event_time.set(event.time / NS_PER_S)
+        for alert in alerts:
+            await self._emit(alert, now, by_clock=False)
+        await self._emit_outcomes(now)
+        ticket = self.engine.tickets.get(event.ticket_id)
+        if ticket is not None:
+            self.table[event.ticket_id.encode()] = orjson.dumps(self.engine.export(ticket))
+        self._wake.set()  # a new deadline may be earlier than the clock's nap
+
+    async def _handle_tick(self, record: Record) -> None:
+        key = record.key or b""
+        if record.value == TICK_EXPIRE:
+            self.table.pop(key, None)
+            return
+        ticket = self.engine.tickets.get(key.decode())
+        if ticket is not None:
+            self.table[key] = orjson.dumps(self.engine.export(ticket))
+
+    async def _dead_letter(self, record: Record, reason: str) -> None:
+        self.metrics.events.labels("invalid").inc()
+        log.warning(
+            "invalid record", reason=reason, partition=record.partition, offset=record.offset
+        )
+        headers = [
+            *_headers(record),
+            ("slamon_error", reason.encode()),
+            ("slamon_source_topic", record.topic.encode()),
+            ("slamon_source_partition", str(record.partition).encode()),
+            ("slamon_source_offset", str(record.offset).encode()),
+        ]
+        await self.dead_letter.send(key=record.key, value=record.value, headers=headers)
+
+    # -- decisions out -----------------------------------------------------------------
+    async def _emit(self, alert: Alert, now: int, *, by_clock: bool) -> None:
+        self.metrics.alert(alert, now, by_clock=by_clock)
+        log.info(
+            "alert",
+            type=alert.type,
+            ticket_id=alert.ticket_id,
+            sla=alert.sla,
+            priority=alert.priority,
+            at=alert.at,
+        )
+        await self.alerts.send(key=alert.ticket_id.encode(), value=encode_alert(alert, now))
+
+    async def _emit_outcomes(self, now: int) -> None:
+        for outcome, first in self.engine.drain_outcomes():
+            self.metrics.outcome(outcome, first=first)
+            await self.outcomes.send(
+                key=outcome.ticket_id.encode(), value=encode_outcome(outcome, now)
+            )
+
+    async def _persist_touched(self) -> None:
+        for ticket_id in self.engine.drain_touched():
+            ticket = self.engine.tickets.get(ticket_id)
+            if ticket is not None:
+                await self.ticks.send(
+                    key=ticket_id.encode(), value=TICK_PERSIST, partition=ticket.shard
+                )
+
+    # -- the clock -----------------------------------------------------------------------
+    async def tick(self) -> float:
+        """Fire what fell due; returns how long to sleep before the next call."""
+        now = self.clock()
+        for alert in self.engine.advance(now):
+            await self._emit(alert, now, by_clock=True)
+        await self._emit_outcomes(now)
+        await self._persist_touched()
+        if now >= self._next_expiry:
+            self._next_expiry = now + EXPIRY_EVERY_NS
+            for ticket in self.engine.expire(now):
+                await self.ticks.send(
+                    key=ticket.id.encode(), value=TICK_EXPIRE, partition=ticket.shard
+                )
+        due = self.engine.next_due()
+        if due is None:
+            return MAX_SLEEP_S
+        return min(MAX_SLEEP_S, max(0.0, (due - self.clock() + 1) / NS_PER_S))
+
+    async def run_clock(self) -> None:
+        """Absence detection: wake at the next deadline, whether or not events arrive."""
+        while True:
+            delay = await self.tick()
+            self._wake.clear()
+            if delay > 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), timeout=delay)
+
+    # -- rebalancing -----------------------------------------------------------------------
+    def on_revoked(self, partitions: set[int]) -> None:
+        """Stop deciding for partitions another worker now owns."""
+        dropped = self.engine.drop(partitions)
+        self.ready = False
+        self.metrics.ready.set(0)
+        log.info("partitions revoked", partitions=sorted(partitions), tickets_dropped=dropped)
+
+    async def on_recovered(self, active: set[int]) -> None:
+        """Rebuild tickets of the active partitions from the recovered table.
+
+        Deadlines that passed while nobody owned a ticket fire here, at once.
+        """
+        now = self.clock()
+        self.engine.drop({t.shard for t in self.engine.tickets.values()} - active)
+        restored = 0
+        for key, value in list(self.table.items()):
+            ticket_id = key.decode()
+            if ticket_id in self.engine.tickets:
+                continue
+            record = orjson.loads(value)
+            if record[1] not in active:
+                continue
+            for alert in self.engine.restore(ticket_id, record, now):
+                await self._emit(alert, now, by_clock=True)
+            restored += 1
+        await self._emit_outcomes(now)
+        self.ready = True
+        self.metrics.ready.set(1)
+        self._wake.set()
+        log.info(
+            "recovered",
+            partitions=sorted(active),
+            tickets_restored=restored,
+            tickets=len(self.engine.tickets),
+        )
+
+    def lag(self, highwater: Callable[[int], int | None]) -> dict[int, int]:
+        lags = {}
+        for partition, position in self.positions.items():
+            high = highwater(partition)
+            if high is not None:
+                lags[partition] = max(0, high - position)
+        return lags
+
+
+def _headers(record: Record) -> list[tuple[str, bytes]]:
+    headers = record.headers or []
+    if isinstance(headers, dict):
+        return list(headers.items())
+    return list(headers)
