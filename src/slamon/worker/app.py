@@ -71,8 +71,14 @@ def create_app(
     ticks_name = topics.ticks(settings.app_id)
     source = app.topic(topics.events, ticks_name, partitions=settings.partitions, **raw)
     ticks = app.topic(ticks_name, partitions=settings.partitions, internal=True, **raw)
-    schema = faust.Schema(key_type=bytes, value_type=bytes, **raw)
-    table = app.Table(TABLE_NAME, partitions=settings.partitions, schema=schema)
+    # Values are orjson-encoded snapshots. Faust derives table serializers from key/value
+    # *types* (json for bytes), so the changelog topic is declared here, raw.
+    changelog = app.topic(
+        f"{settings.app_id}-{TABLE_NAME}-changelog", partitions=settings.partitions,
+        compacting=True, deleting=False, internal=True, **raw,
+    )  # fmt: skip
+    table = app.Table(TABLE_NAME, partitions=settings.partitions, changelog_topic=changelog)
+    table.key_serializer = table.value_serializer = "raw"
 
     engine = LiveEngine(policy, retention_ns=int(settings.retention_s * NS_PER_S))
     metrics = SlaMetrics(registry_, policy)

@@ -1,0 +1,89 @@
+"""The worker on a real broker reaches replay's outcomes and alert invariant on the same log.
+
+The worker's clock is the wall clock, long after the log's events, so the comparison is
+the one the contract allows: every SLA that replay sees stopped (or cancelled, or not
+applicable) has a final record equal to replay's, status and elapsed to the millisecond;
+every replay breach has a standing breach alert; any other standing breach is a clock
+replay sees still running; every invalid line reaches the dead-letter topic.
+"""
+
+from __future__ import annotations
+
+import orjson
+
+from slamon.bootstrap import load_policy_or_default
+from slamon.core.decisions import BREACHED, RETRACTED
+from slamon.replay import replay
+from slamon.simulate import generate_log
+from tests.integration.conftest import Deployment, wait_until
+
+FINAL = {"met", "breached", "cancelled", "not_applicable"}
+
+
+def _messy_log(tickets: int, seed: int) -> list[bytes]:
+    policy = load_policy_or_default(None)
+    return [
+        r.encode() if isinstance(r, str) else orjson.dumps(r)
+        for r in generate_log(policy, tickets, seed=seed, messy=True)
+    ]
+
+
+def test_worker_matches_replay_on_a_messy_log(deployment: Deployment) -> None:
+    """Outcomes, standing breaches and dead letters of the worker agree with replay."""
+    lines = _messy_log(tickets=400, seed=11)
+    expected = replay(lines, load_policy_or_default(None))
+    assert expected.duplicates > 0, "the log must exercise duplicates"
+    assert expected.invalid, "the log must exercise invalid lines"
+
+    worker = deployment.worker().start()
+    deployment.publish(lines)
+
+    def consumed() -> bool:
+        seen = sum(worker.metric("slamon_events_total", result=r)
+                   for r in ("processed", "invalid", "duplicate"))  # fmt: skip
+        return seen == len(lines)
+
+    wait_until(consumed, 90, "the worker to consume every record")
+    wait_until(lambda: worker.metric("slamon_consumer_lag") == 0, 30, "zero lag")
+    assert worker.metric("slamon_events_total", result="invalid") == len(expected.invalid)
+    assert worker.metric("slamon_events_total", result="duplicate") == expected.duplicates
+
+    # outcomes: the last record of each pair
+    last: dict[tuple[str, str], dict[str, object]] = {}
+    for message in deployment.read("outcomes"):
+        record = orjson.loads(message.value or b"")
+        last[(record["ticket_id"], record["sla"])] = record
+    settled = {
+        (o.ticket_id, o.sla): o
+        for o in expected.outcomes
+        if o.stopped or o.status in ("cancelled", "not_applicable")
+    }
+    assert settled, "the log must settle some SLAs"
+    for pair, outcome in settled.items():
+        record = last.get(pair)
+        assert record is not None, f"no outcome record for {pair}"
+        assert record["status"] == outcome.status, pair
+        assert round(float(str(record["elapsed_seconds"])), 3) == round(
+            outcome.elapsed_ns / 1e9, 3
+        ), pair
+    for pair, record in last.items():
+        if pair not in settled:  # reopened after a resolution: reported as open again
+            assert record["status"] == "open", (pair, record)
+
+    # alerts: standing breaches
+    standing: dict[tuple[str, str], str] = {}
+    for message in deployment.read("alerts"):
+        alert = orjson.loads(message.value or b"")
+        if alert["type"] in (BREACHED, RETRACTED):
+            standing[(alert["subject"], alert["data"]["sla"])] = alert["type"]
+    worker_breaches = {pair for pair, kind in standing.items() if kind == BREACHED}
+    replay_breaches = {(o.ticket_id, o.sla) for o in expected.outcomes if o.status == "breached"}
+    assert replay_breaches <= worker_breaches
+    running = {(o.ticket_id, o.sla) for o in expected.outcomes if o.status in ("open", "breached")
+               and not o.stopped}  # fmt: skip
+    assert worker_breaches - replay_breaches <= running
+
+    # dead letters: one per invalid line, with the reason in a header
+    dead = deployment.read("dead-letter")
+    assert len(dead) == len(expected.invalid)
+    assert all(any(k == "slamon_error" for k, _ in m.headers) for m in dead)
