@@ -6,7 +6,7 @@ Nothing here decides anything about SLAs: records go to :class:`SlaService`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import faust
 from faust.types import TP
@@ -77,8 +77,11 @@ def create_app(
         f"{settings.app_id}-{TABLE_NAME}-changelog", partitions=settings.partitions,
         compacting=True, deleting=False, internal=True, **raw,
     )  # fmt: skip
-    table = app.Table(TABLE_NAME, partitions=settings.partitions, changelog_topic=changelog)
-    table.key_serializer = table.value_serializer = "raw"
+    table = cast(
+        "faust.Table[bytes, bytes]",
+        app.Table(TABLE_NAME, partitions=settings.partitions, changelog_topic=changelog),
+    )
+    table.key_serializer = table.value_serializer = "raw"  # used by every changelog send
 
     engine = LiveEngine(policy, retention_ns=int(settings.retention_s * NS_PER_S))
     metrics = SlaMetrics(registry_, policy)
