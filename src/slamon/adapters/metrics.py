@@ -118,7 +118,8 @@ class EngineCollector(Collector):
                 if fold.applicable(index) and not fold.stopped(index):
                     key = (fold.priority, sla)
                     open_count[key] += 1
-                    if ticket.risk_sent[index] and not ticket.standing[index]:
+                    bit = 1 << index
+                    if ticket.risk_sent & bit and not ticket.standing & bit:
                         risk_count[key] += 1
         for (priority, sla), value in open_count.items():
             open_pairs.add_metric([priority, sla], value)

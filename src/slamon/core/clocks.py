@@ -16,7 +16,8 @@ class Clock:
     __slots__ = ("since", "spans")
 
     def __init__(self) -> None:
-        self.spans: list[int] = []  # flat: start0, stop0, start1, stop1, ...
+        # flat: start0, stop0, start1, stop1, ...; a shared empty tuple until the first run
+        self.spans: list[int] | tuple[()] = ()
         self.since: int | None = None
 
     @property
@@ -36,8 +37,10 @@ class Clock:
         if since is None:
             return False
         if at > since:  # a zero-length run adds no time and no breach point
-            self.spans.append(since)
-            self.spans.append(at)
+            if self.spans:
+                self.spans += (since, at)
+            else:
+                self.spans = [since, at]
         self.since = None
         return True
 

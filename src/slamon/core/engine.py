@@ -41,6 +41,9 @@ def _deadline(clock: Clock, calendar: Calendar, target: int) -> int | None:
     return clock.reach(calendar, target) if clock.since is not None else None
 
 
+_NO_BREACH = (0, 0, 0)
+
+
 class Ticket:
     """A ticket's events (sorted), its folded state and what was already alerted."""
 
@@ -55,9 +58,10 @@ class Ticket:
         self.fold = TicketFold(pause)
         self.due: int | None = None  # the earliest pending alert instant, if scheduled
         self.pending: list[int | None] = [None, None, None]  # next alert instant per SLA
-        self.risk_sent = [False, False, False]
-        self.generation = [0, 0, 0]  # breach generations, for deterministic alert ids
-        self.standing = [False, False, False]  # a breach alert stands (not retracted)
+        # bit i for SLAS[i]: ints, not lists, since a worker holds a million tickets
+        self.risk_sent = 0  # the at-risk alert was emitted
+        self.standing = 0  # a breach alert stands (not retracted)
+        self.generation: tuple[int, int, int] = _NO_BREACH  # breach counts, for alert ids
         # used by the live engine only
         self.shard = 0  # the adapter's routing tag (the Kafka partition)
         self.settled = 0  # mask of SLAs whose final outcome was reported
@@ -147,17 +151,18 @@ class Engine:
         calendar, targets, warns = self.policy.rules(fold.priority)
         pending = ticket.pending
         for index in range(3):
-            if not changed & (1 << index):
+            bit = 1 << index
+            if not changed & bit:
                 continue
             pending[index] = None
             if not (live and fold.applicable(index)):
-                if ticket.standing[index]:
+                if ticket.standing & bit:
                     alerts.append(self._alert(ticket, index, RETRACTED, None, now))
                 continue
             clock = fold.clocks[index]
             target = targets[index]
             nxt: int | None = None
-            if not ticket.risk_sent[index]:
+            if not ticket.risk_sent & bit:
                 risk_at = clock.reach(calendar, warns[index])
                 if risk_at is not None and risk_at <= now:
                     deadline = _deadline(clock, calendar, target)
@@ -166,10 +171,10 @@ class Engine:
                     nxt = risk_at - 1  # due strictly before the instant it is reached
             breach_at = clock.exceed(calendar, target)
             breached = breach_at is not None and breach_at < now
-            if breached and not ticket.standing[index]:
+            if breached and not ticket.standing & bit:
                 deadline = _deadline(clock, calendar, target)
                 alerts.append(self._alert(ticket, index, BREACHED, deadline, breach_at))
-            elif not breached and ticket.standing[index]:
+            elif not breached and ticket.standing & bit:
                 deadline = _deadline(clock, calendar, target)
                 alerts.append(self._alert(ticket, index, RETRACTED, deadline, now))
             if breach_at is not None and not breached:  # (re-)breach still to come
@@ -185,15 +190,18 @@ class Engine:
     def _alert(
         self, ticket: Ticket, index: int, kind: str, deadline: int | None, at: int | None
     ) -> Alert:
+        bit = 1 << index
         if kind == AT_RISK:
-            ticket.risk_sent[index] = True
+            ticket.risk_sent |= bit
             generation = 1
         elif kind == BREACHED:
-            ticket.standing[index] = True
-            ticket.generation[index] += 1
-            generation = ticket.generation[index]
+            ticket.standing |= bit
+            counts = list(ticket.generation)
+            counts[index] += 1
+            ticket.generation = (counts[0], counts[1], counts[2])
+            generation = counts[index]
         else:
-            ticket.standing[index] = False
+            ticket.standing &= ~bit
             generation = ticket.generation[index]
         sla = SLAS[index]
         return Alert(

@@ -63,9 +63,41 @@ class Event(NamedTuple):
     score: int | None = None
 
 
+_SHARED: dict[str, str] = {s: s for s in (*EVENT_TYPES, *PRIORITIES, *SERVICES)}
+_SHARED_MAX = 1 << 16
+
+
+def shared(value: str) -> str:
+    """One object per distinct low-cardinality string (types, sources, regions...).
+
+    A worker holds every open ticket's events: repeated copies of the same few
+    strings would be most of its memory. The table is bounded; past it, no sharing.
+    """
+    got = _SHARED.get(value)
+    if got is not None:
+        return got
+    if len(_SHARED) < _SHARED_MAX:
+        _SHARED[value] = value
+    return value
+
+
+def compact(event: Event) -> Event:
+    """``event`` with its repeated strings shared (for events rebuilt from storage)."""
+    return event._replace(
+        type=shared(event.type),
+        source=shared(event.source),
+        priority=None if event.priority is None else shared(event.priority),
+        service=None if event.service is None else shared(event.service),
+        region=None if event.region is None else shared(event.region),
+        customer_tier=None if event.customer_tier is None else shared(event.customer_tier),
+        technician_id=None if event.technician_id is None else shared(event.technician_id),
+        reason=None if event.reason is None else shared(event.reason),
+    )
+
+
 def _opt_str(data: dict[str, Any], key: str) -> str | None:
     value = data.get(key)
-    return value if isinstance(value, str) else None
+    return shared(value) if isinstance(value, str) else None
 
 
 def _priority(data: dict[str, Any]) -> str:
@@ -74,7 +106,7 @@ def _priority(data: dict[str, Any]) -> str:
         raise InvalidEvent("data.priority is required")
     if value not in _PRIORITY_SET:
         raise InvalidEvent(f"data.priority must be one of {', '.join(PRIORITIES)}, got {value!r}")
-    return str(value)
+    return shared(value)
 
 
 def parse_event(obj: Any, seq: int) -> Event:
@@ -103,7 +135,7 @@ def parse_event(obj: Any, seq: int) -> Event:
 
 
 def _build(etype: str, obj: dict[str, Any], time: int, seq: int, data: dict[str, Any]) -> Event:
-    base = (obj["id"], etype, obj["subject"], time, seq, obj["source"])
+    base = (obj["id"], shared(etype), obj["subject"], time, seq, shared(obj["source"]))
     if etype == CREATED:
         service = data.get("service", "remote")
         if service not in SERVICES:
@@ -111,7 +143,7 @@ def _build(etype: str, obj: dict[str, Any], time: int, seq: int, data: dict[str,
         return Event(
             *base,
             priority=_priority(data),
-            service=service,
+            service=shared(service),
             region=_opt_str(data, "region"),
             customer_tier=_opt_str(data, "customer_tier"),
         )

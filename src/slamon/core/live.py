@@ -18,21 +18,13 @@ from typing import Any
 
 from slamon.core.decisions import Alert, Outcome
 from slamon.core.engine import Engine, Ticket
-from slamon.core.events import Event
+from slamon.core.events import Event, compact
 from slamon.core.policy import SlaPolicy
 from slamon.core.tickets import ALL_SLAS
 
 SNAPSHOT_VERSION = 1
 DUPLICATE, LATE = "duplicate", "late"
 _EXPIRED_MEMORY = 100_000  # expired ticket ids remembered to recognise late events
-
-
-def _mask(flags: list[bool]) -> int:
-    return sum(1 << i for i, flag in enumerate(flags) if flag)
-
-
-def _flags(mask: int) -> list[bool]:
-    return [bool(mask & (1 << i)) for i in range(3)]
 
 
 class LiveEngine(Engine):
@@ -136,9 +128,9 @@ class LiveEngine(Engine):
             ticket.shard,
             ticket.final_since,
             ticket.settled,
-            _mask(ticket.risk_sent),
-            _mask(ticket.standing),
-            ticket.generation,
+            ticket.risk_sent,
+            ticket.standing,
+            list(ticket.generation),
             [list(event) for event in ticket.events],
         ]
 
@@ -149,10 +141,10 @@ class LiveEngine(Engine):
             raise ValueError(f"unknown snapshot version {version!r}")
         ticket = self.tickets[ticket_id] = Ticket(ticket_id, self.policy.pause)
         ticket.shard, ticket.final_since, ticket.settled = shard, final_since, settled
-        ticket.risk_sent, ticket.standing = _flags(risk), _flags(standing)
-        ticket.generation = list(generation)
+        ticket.risk_sent, ticket.standing = risk, standing
+        ticket.generation = (generation[0], generation[1], generation[2])
         for fields in events:
-            event = Event(*fields)
+            event = compact(Event(*fields))
             ticket.events.append(event)
             ticket.fold.apply(event)
         alerts = self._evaluate(ticket, now, ALL_SLAS)

@@ -5,22 +5,30 @@ Nothing here decides anything about SLAs: records go to :class:`SlaService`.
 
 from __future__ import annotations
 
+import weakref
+from collections.abc import Iterator, MutableMapping
 from dataclasses import dataclass
 from typing import Any, cast
 
 import faust
+from aiokafka import AIOKafkaProducer
+from faust.streams import _current_event, current_event
 from faust.types import TP
 from faust.web import Request, Response, View
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
 from slamon.adapters.metrics import EngineCollector, SlaMetrics
+from slamon.adapters.outbox import Outbox
 from slamon.core.live import LiveEngine
 from slamon.core.policy import SlaPolicy
 from slamon.core.timefmt import NS_PER_S
+from slamon.worker.board import BoardCollector, LiveBoard
 from slamon.worker.service import SlaService
 from slamon.worker.settings import WorkerSettings
 
 TABLE_NAME = "tickets"
+CHUNK = 1000  # records handled between two flushes of the outbox
+CHUNK_WAIT_S = 0.005  # ... or this long after the first one
 
 
 @dataclass
@@ -30,21 +38,56 @@ class WorkerApp:
     registry: CollectorRegistry
 
 
-class _FaustSink:
-    """A Faust topic as the service's :class:`~slamon.worker.service.Sink`."""
+class _OutboxSink:
+    """A topic as the service's :class:`~slamon.worker.service.Sink`: batched."""
 
-    def __init__(self, topic: faust.TopicT) -> None:
+    def __init__(self, outbox: Outbox, topic: str) -> None:
+        self.outbox = outbox
         self.topic = topic
 
     async def send(
-        self,
-        *,
-        key: bytes | None,
-        value: bytes | None,
-        partition: int | None = None,
+        self, *, key: bytes | None, value: bytes | None, partition: int | None = None,
         headers: list[tuple[str, bytes]] | None = None,
-    ) -> Any:
-        return await self.topic.send(key=key, value=value, partition=partition, headers=headers)
+    ) -> None:  # fmt: skip
+        self.outbox.add(self.topic, key, value, partition, headers)
+
+
+class _TicketTable(MutableMapping[bytes, bytes]):
+    """The Faust table's store, with changelog records batched through the outbox.
+
+    Same records as ``table[key] = value`` (key, value, the input partition of the
+    record being handled), at a fraction of the cost. Used from the agent only.
+    """
+
+    def __init__(self, table: faust.Table[bytes, bytes], outbox: Outbox) -> None:
+        self.table = table
+        self.outbox = outbox
+        self.changelog = table.changelog_topic.get_topic_name()
+
+    def _partition(self) -> int:
+        event = current_event()
+        if event is None:
+            raise RuntimeError("the ticket table is written from the agent only")
+        return int(event.message.partition)
+
+    def __setitem__(self, key: bytes, value: bytes) -> None:
+        partition = self._partition()
+        self.table.data[key] = value
+        self.outbox.add(self.changelog, key, value, partition)
+
+    def __delitem__(self, key: bytes) -> None:
+        partition = self._partition()
+        del self.table.data[key]
+        self.outbox.add(self.changelog, key, None, partition)  # tombstone
+
+    def __getitem__(self, key: bytes) -> bytes:
+        return cast(bytes, self.table.data[key])
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(list(self.table.data.keys()))
+
+    def __len__(self) -> int:
+        return len(self.table.data)
 
 
 def create_app(
@@ -65,12 +108,14 @@ def create_app(
         broker_heartbeat_interval=min(3.0, settings.session_timeout_s / 3),
         autodiscover=False,
         web_enabled=True,
+        producer_linger=0.005,  # batch the per-record changelog / alert / outcome sends
+        broker_commit_every=10_000,
     )
     raw: dict[str, Any] = {"key_serializer": "raw", "value_serializer": "raw"}
     topics = settings.topics
     ticks_name = topics.ticks(settings.app_id)
     source = app.topic(topics.events, ticks_name, partitions=settings.partitions, **raw)
-    ticks = app.topic(ticks_name, partitions=settings.partitions, internal=True, **raw)
+    app.topic(ticks_name, partitions=settings.partitions, internal=True, **raw)  # declared
     # Values are orjson-encoded snapshots. Faust derives table serializers from key/value
     # *types* (json for bytes), so the changelog topic is declared here, raw.
     changelog = app.topic(
@@ -83,17 +128,26 @@ def create_app(
     )
     table.key_serializer = table.value_serializer = "raw"  # used by every changelog send
 
+    board = LiveBoard(app, settings.partitions)
+
+    def producer() -> AIOKafkaProducer:
+        # the aiokafka producer under Faust's: the one Faust flushes before committing
+        return cast(AIOKafkaProducer, app.producer._ensure_producer())  # type: ignore[attr-defined]
+
+    outbox = Outbox(producer)
     engine = LiveEngine(policy, retention_ns=int(settings.retention_s * NS_PER_S))
     metrics = SlaMetrics(registry_, policy)
     service = SlaService(
         engine,
         metrics,
-        table=table,
-        alerts=_FaustSink(app.topic(topics.alerts, **raw)),
-        outcomes=_FaustSink(app.topic(topics.outcomes, **raw)),
-        dead_letter=_FaustSink(app.topic(topics.dead_letter, **raw)),
-        ticks=_FaustSink(ticks),
+        table=_TicketTable(table, outbox),
+        alerts=_OutboxSink(outbox, topics.alerts),
+        outcomes=_OutboxSink(outbox, topics.outcomes),
+        dead_letter=_OutboxSink(outbox, topics.dead_letter),
+        ticks=_OutboxSink(outbox, ticks_name),
+        flush=outbox.flush,
         ticks_topic=ticks_name,
+        board=board,
     )
 
     def highwater(partition: int) -> int | None:
@@ -103,12 +157,17 @@ def create_app(
             return None
 
     registry_.register(EngineCollector(engine, lambda: service.lag(highwater)))
+    registry_.register(BoardCollector(board))
 
     # concurrency=1: the agent writes the table (faust issue #606)
     @app.agent(source, concurrency=1)
     async def process(stream: faust.StreamT[bytes]) -> None:
-        async for event in stream.events():
-            await service.handle(event.message)
+        # chunks: outputs go out in one batch per chunk, before Faust acks the chunk
+        async for events in stream.take_events(CHUNK, within=CHUNK_WAIT_S):  # type: ignore[attr-defined]
+            for event in events:
+                _current_event.set(weakref.ref(event))  # the table store reads it
+                await service.handle(event.message)
+            await service.flush()
 
     @app.task  # type: ignore[untyped-decorator]
     async def clock() -> None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable, MutableMapping
+from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any, Protocol
 
 import orjson
@@ -22,7 +22,7 @@ import structlog
 
 from slamon.adapters.cloudevents import decode_record, encode_alert, encode_outcome
 from slamon.adapters.metrics import SlaMetrics
-from slamon.core.decisions import Alert
+from slamon.core.decisions import Alert, Outcome
 from slamon.core.events import InvalidEvent
 from slamon.core.live import LiveEngine
 from slamon.core.timefmt import NS_PER_S
@@ -48,6 +48,16 @@ class Sink(Protocol):
     ) -> Any: ...
 
 
+class Board(Protocol):
+    """The live board (windowed tables); optional, dashboards only."""
+
+    def add(self, outcome: Outcome, partition: int) -> None: ...
+
+    def flush(self, partition: int, now: int) -> None: ...
+
+    def drop(self, partitions: set[int]) -> None: ...
+
+
 class Record(Protocol):
     topic: str
     partition: int
@@ -71,6 +81,8 @@ class SlaService:
         dead_letter: Sink,
         ticks: Sink,
         ticks_topic: str,
+        board: Board | None = None,
+        flush: Callable[[], Awaitable[None]] | None = None,
         clock: Callable[[], int] = time.time_ns,
     ) -> None:
         self.engine = engine
@@ -81,6 +93,8 @@ class SlaService:
         self.dead_letter = dead_letter
         self.ticks = ticks
         self.ticks_topic = ticks_topic
+        self.board = board
+        self._flush = flush
         self.clock = clock
         self.ready = False
         self.positions: dict[int, int] = {}  # input partition -> next offset to process
@@ -115,6 +129,8 @@ class SlaService:
         ticket = self.engine.tickets.get(event.ticket_id)
         if ticket is not None:
             self.table[event.ticket_id.encode()] = orjson.dumps(self.engine.export(ticket))
+        if self.board is not None:
+            self.board.flush(record.partition, now)
         self._wake.set()  # a new deadline may be earlier than the clock's nap
 
     async def _handle_tick(self, record: Record) -> None:
@@ -156,6 +172,9 @@ class SlaService:
     async def _emit_outcomes(self, now: int) -> None:
         for outcome, first in self.engine.drain_outcomes():
             self.metrics.outcome(outcome, first=first)
+            ticket = self.engine.tickets.get(outcome.ticket_id)
+            if first and self.board is not None and ticket is not None:
+                self.board.add(outcome, ticket.shard)
             await self.outcomes.send(
                 key=outcome.ticket_id.encode(), value=encode_outcome(outcome, now)
             )
@@ -167,6 +186,11 @@ class SlaService:
                 await self.ticks.send(
                     key=ticket_id.encode(), value=TICK_PERSIST, partition=ticket.shard
                 )
+
+    async def flush(self) -> None:
+        """Hand buffered output records to the producer (sinks may batch)."""
+        if self._flush is not None:
+            await self._flush()
 
     # -- the clock -----------------------------------------------------------------------
     async def tick(self) -> float:
@@ -182,6 +206,7 @@ class SlaService:
                 await self.ticks.send(
                     key=ticket.id.encode(), value=TICK_EXPIRE, partition=ticket.shard
                 )
+        await self.flush()
         due = self.engine.next_due()
         if due is None:
             return MAX_SLEEP_S
@@ -200,6 +225,10 @@ class SlaService:
     def on_revoked(self, partitions: set[int]) -> None:
         """Stop deciding for partitions another worker now owns."""
         dropped = self.engine.drop(partitions)
+        for partition in partitions:
+            self.positions.pop(partition, None)
+        if self.board is not None:
+            self.board.drop(partitions)
         self.ready = False
         self.metrics.ready.set(0)
         log.info("partitions revoked", partitions=sorted(partitions), tickets_dropped=dropped)
@@ -223,6 +252,7 @@ class SlaService:
                 await self._emit(alert, now, by_clock=True)
             restored += 1
         await self._emit_outcomes(now)
+        await self.flush()
         self.ready = True
         self.metrics.ready.set(1)
         self._wake.set()

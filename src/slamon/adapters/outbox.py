@@ -1,0 +1,71 @@
+"""Records produced in batches: one aiokafka batch per (topic, partition) per flush.
+
+A Faust ``topic.send`` costs ~100 µs a record here and aiokafka's ``send`` ~20 µs;
+appending to a batch costs ~7 µs. The worker adds every output of a chunk of input
+records (alerts, outcomes, dead letters, table changelog) and flushes once per
+chunk, before Faust acks the chunk: Faust flushes the same producer before it
+commits offsets, so at-least-once holds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from aiokafka import AIOKafkaProducer
+from aiokafka.partitioner import murmur2
+
+Headers = list[tuple[str, bytes]]
+
+
+def partition_for(key: bytes | None, partitions: list[int], counter: int) -> int:
+    """Kafka's default: murmur2 of the key (as the Java client and aiokafka do)."""
+    if key is None:
+        return partitions[counter % len(partitions)]
+    return partitions[(int(murmur2(key)) & 0x7FFFFFFF) % len(partitions)]
+
+
+class Outbox:
+    """Buffers records until :meth:`flush`; the producer is looked up lazily."""
+
+    def __init__(self, producer: Callable[[], AIOKafkaProducer]) -> None:
+        self._producer = producer
+        self._pending: list[tuple[str, bytes | None, bytes | None, int | None, Headers]] = []
+        self._partitions: dict[str, list[int]] = {}
+        self._spread = 0
+        self.flushed = 0
+
+    def add(
+        self, topic: str, key: bytes | None, value: bytes | None, partition: int | None = None,
+        headers: Headers | None = None,
+    ) -> None:  # fmt: skip
+        self._pending.append((topic, key, value, partition, headers or []))
+
+    def __len__(self) -> int:
+        return len(self._pending)
+
+    async def flush(self) -> None:
+        if not self._pending:
+            return
+        producer = self._producer()
+        pending, self._pending = self._pending, []
+        batches: dict[tuple[str, int], Any] = {}
+        for topic, key, value, chosen, headers in pending:
+            partition = chosen
+            if partition is None:
+                if topic not in self._partitions:
+                    self._partitions[topic] = sorted(await producer.partitions_for(topic))
+                self._spread += 1
+                partition = partition_for(key, self._partitions[topic], self._spread)
+            batch = batches.get((topic, partition))
+            if batch is None:
+                batch = batches[(topic, partition)] = producer.create_batch()
+            if batch.append(key=key, value=value, timestamp=None, headers=headers) is None:
+                batch.close()  # full: send it and start another
+                await producer.send_batch(batch, topic, partition=partition)
+                batch = batches[(topic, partition)] = producer.create_batch()
+                batch.append(key=key, value=value, timestamp=None, headers=headers)
+        for (topic, partition), batch in batches.items():
+            batch.close()
+            await producer.send_batch(batch, topic, partition=partition)
+        self.flushed += len(pending)

@@ -1,0 +1,392 @@
+"""SlaService, the worker's shell, driven with hand-written fakes: no Kafka, no Faust.
+
+Sinks record what is sent, the table is a dict, the clock is set by hand. Policy:
+``small_policy`` (24x7; P1 first response 10m, at risk at 0.75 x 10m = 7.5m;
+resolution 2h, at risk at 90m). Instants are ``ns(minutes)`` after 2026-11-23T08:00Z.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+import pytest
+from prometheus_client import CollectorRegistry
+
+from slamon.adapters.metrics import SlaMetrics
+from slamon.core.decisions import alert_id
+from slamon.core.live import LiveEngine
+from slamon.core.timefmt import NS_PER_S, parse_rfc3339
+from slamon.testing import EventLog, at, small_policy
+from slamon.worker.service import SlaService
+
+INPUT, TICKS = "ticket-events", "slamon-ticks"
+MIN = 60 * NS_PER_S
+RETENTION = 60 * MIN
+POLICY = small_policy()
+
+
+def ns(minutes: float) -> int:
+    return parse_rfc3339(at(minutes))
+
+
+@dataclass
+class Sent:
+    key: bytes | None
+    value: bytes | None
+    partition: int | None
+    headers: list[tuple[str, bytes]] | None
+
+
+class FakeSink:
+    """A topic that keeps what was sent to it."""
+
+    def __init__(self) -> None:
+        self.sent: list[Sent] = []
+
+    async def send(
+        self,
+        *,
+        key: bytes | None,
+        value: bytes | None,
+        partition: int | None = None,
+        headers: list[tuple[str, bytes]] | None = None,
+    ) -> None:
+        self.sent.append(Sent(key, value, partition, headers))
+
+
+@dataclass
+class FakeRecord:
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    headers: Any = field(default_factory=list)
+
+
+class FakeClock:
+    """Wall clock in ns, moved by assignment."""
+
+    def __init__(self, now: int) -> None:
+        self.now = now
+
+    def __call__(self) -> int:
+        return self.now
+
+
+class Harness:
+    """A service wired to fakes, with its registry for metric reads."""
+
+    def __init__(self, now: int | None = None, table: dict[bytes, bytes] | None = None) -> None:
+        self.registry = CollectorRegistry()
+        self.table: dict[bytes, bytes] = {} if table is None else table
+        self.alerts, self.outcomes = FakeSink(), FakeSink()
+        self.dead_letter, self.ticks = FakeSink(), FakeSink()
+        self.clock = FakeClock(ns(0) if now is None else now)
+        self.service = SlaService(
+            LiveEngine(POLICY, retention_ns=RETENTION),
+            SlaMetrics(self.registry, POLICY),
+            table=self.table,
+            alerts=self.alerts,
+            outcomes=self.outcomes,
+            dead_letter=self.dead_letter,
+            ticks=self.ticks,
+            ticks_topic=TICKS,
+            clock=self.clock,
+        )
+
+    def metric(self, name: str, labels: dict[str, str] | None = None) -> float | None:
+        return self.registry.get_sample_value(name, labels or {})
+
+    def events(self, result: str) -> float | None:
+        return self.metric("slamon_events_total", {"result": result})
+
+    def alert_events(self) -> list[dict[str, Any]]:
+        return [orjson.loads(s.value or b"") for s in self.alerts.sent]
+
+
+def event_record(obj: dict[str, Any], partition: int = 0, offset: int = 0) -> FakeRecord:
+    """A structured-mode record keyed by the event's subject."""
+    return FakeRecord(INPUT, partition, offset, obj["subject"].encode(), orjson.dumps(obj))
+
+
+def created(ticket: str = "T1", minute: float = 0, priority: str = "P1") -> dict[str, Any]:
+    """A created event with id ``c-<ticket>``."""
+    data = {"priority": priority}
+    return EventLog().add("ticket.created", ticket, at(minute), data, id=f"c-{ticket}")
+
+
+def snapshot(h: Harness, ticket: str = "T1") -> list[Any]:
+    return list(orjson.loads(h.table[ticket.encode()]))
+
+
+# -- records in ------------------------------------------------------------------------------
+@pytest.mark.asyncio
+async def test_valid_record_is_processed_and_snapshotted() -> None:
+    """A valid record: counted processed, its ticket's snapshot stored under the ticket key."""
+    h = Harness()
+    await h.service.handle(event_record(created(), partition=2, offset=41))
+    assert h.events("processed") == 1
+    assert list(h.table) == [b"T1"]
+    record = snapshot(h)
+    assert isinstance(h.table[b"T1"], bytes)
+    assert record[:2] == [1, 2]  # snapshot version 1, shard = the record's partition
+    assert [event[0] for event in record[7]] == ["c-T1"]
+    assert h.service.positions == {2: 42}  # next offset to process
+    assert h.dead_letter.sent == []
+    assert h.metric("slamon_last_event_time_seconds") == ns(0) / NS_PER_S
+    # creation makes the remote onsite pair final (not applicable): one outcome record
+    assert [orjson.loads(s.value or b"")["status"] for s in h.outcomes.sent] == ["not_applicable"]
+
+
+@pytest.mark.asyncio
+async def test_invalid_json_goes_to_the_dead_letter_topic() -> None:
+    """Unparseable JSON: original key and value dead-lettered with the reason and the source."""
+    h = Harness()
+    record = FakeRecord(INPUT, 3, 17, b"T1", b"{not json", [("trace", b"abc")])
+    await h.service.handle(record)
+    [sent] = h.dead_letter.sent
+    assert (sent.key, sent.value) == (b"T1", b"{not json")
+    headers = dict(sent.headers or [])
+    assert headers["slamon_error"].startswith(b"not valid JSON")
+    assert headers["slamon_source_topic"] == INPUT.encode()
+    assert headers["slamon_source_partition"] == b"3"
+    assert headers["slamon_source_offset"] == b"17"
+    assert headers["trace"] == b"abc"  # the record's own headers are kept
+    assert h.events("invalid") == 1
+    assert h.events("processed") == 0
+    assert h.table == {}
+    assert h.service.positions == {3: 18}  # an invalid record is consumed, not retried
+
+
+@pytest.mark.asyncio
+async def test_record_keyed_by_another_ticket_is_dead_lettered() -> None:
+    """A record whose key is not its subject is refused: the ticket would be split."""
+    h = Harness()
+    record = event_record(created())
+    record.key = b"T2"
+    await h.service.handle(record)
+    [sent] = h.dead_letter.sent
+    headers = dict(sent.headers or [])
+    assert headers["slamon_error"] == b"record key 'T2' must be the ticket id 'T1'"
+    assert h.events("invalid") == 1
+    assert h.table == {}
+    assert h.service.engine.tickets == {}
+
+
+@pytest.mark.asyncio
+async def test_binary_mode_record_is_processed() -> None:
+    """A CloudEvents binary-mode record (ce_* headers, value = data) is processed."""
+    h = Harness()
+    headers = [
+        ("ce_specversion", b"1.0"),
+        ("ce_id", b"b-1"),
+        ("ce_source", b"/crm"),
+        ("ce_type", b"ticket.created"),
+        ("ce_subject", b"T1"),
+        ("ce_time", at(0).encode()),
+    ]
+    await h.service.handle(
+        FakeRecord(INPUT, 0, 0, b"T1", orjson.dumps({"priority": "P2"}), headers)
+    )
+    assert h.events("processed") == 1
+    assert h.dead_letter.sent == []
+    ticket = h.service.engine.tickets["T1"]
+    assert (ticket.fold.priority, ticket.events[0].source) == ("P2", "/crm")
+    assert b"T1" in h.table
+
+
+@pytest.mark.asyncio
+async def test_duplicate_record_is_counted_and_not_reprocessed() -> None:
+    """The same event delivered twice counts one processed and one duplicate."""
+    h = Harness()
+    await h.service.handle(event_record(created(), offset=0))
+    await h.service.handle(event_record(created(), offset=1))
+    assert h.events("processed") == 1
+    assert h.events("duplicate") == 1
+    assert len(h.service.engine.tickets["T1"].events) == 1
+    assert len(h.outcomes.sent) == 1  # the redelivery reports nothing again
+
+
+@pytest.mark.asyncio
+async def test_event_for_an_expired_ticket_is_counted_late() -> None:
+    """After expiry, a further event for the ticket is counted late and not stored."""
+    h = Harness()
+    await h.service.handle(event_record(created(), offset=0))
+    cancel = EventLog().add("ticket.cancelled", "T1", at(0), id="x")
+    await h.service.handle(event_record(cancel, offset=1))
+    h.clock.now = ns(60)  # final since 0 + 1h retention
+    await h.service.tick()
+    await h.service.handle(FakeRecord(TICKS, 0, 0, b"T1", b"expire"))
+    survey = EventLog().add("survey.submitted", "T1", at(61), {"score": 8}, id="s")
+    await h.service.handle(event_record(survey, offset=2))
+    assert h.events("late") == 1
+    assert h.events("processed") == 2
+    assert h.table == {}
+
+
+# -- the clock -------------------------------------------------------------------------------
+@pytest.mark.asyncio
+async def test_tick_past_deadline_emits_breach_and_a_persist_tick() -> None:
+    """At 11m a P1 ticket created at 0 is at risk (7.5m) and breached (10m); a persist tick too."""
+    h = Harness()
+    await h.service.handle(event_record(created(), partition=5))
+    assert h.alert_events() == []
+    h.clock.now = ns(11)
+    await h.service.tick()
+    at_risk, breach = h.alert_events()
+    assert at_risk["type"] == "sla.at_risk"
+    assert breach["type"] == "sla.breached"
+    assert breach["id"] == alert_id("T1", "first_response", "sla.breached", 1)
+    assert breach["subject"] == "T1"
+    assert breach["time"] == "2026-11-23T08:10:00.000Z"  # the 10m mark, not when seen
+    assert breach["data"]["sla"] == "first_response"
+    assert breach["data"]["detected_at"] == "2026-11-23T08:11:00.000Z"
+    assert [s.key for s in h.alerts.sent] == [b"T1", b"T1"]
+    assert [(s.key, s.value, s.partition) for s in h.ticks.sent] == [(b"T1", b"persist", 5)]
+    assert (
+        h.metric(
+            "slamon_alerts_total",
+            {"type": "sla.breached", "sla": "first_response", "priority": "P1"},
+        )
+        == 1
+    )
+
+
+@pytest.mark.asyncio
+async def test_persist_tick_writes_the_current_snapshot() -> None:
+    """Handling the persist tick stores the snapshot with the breach recorded as standing."""
+    h = Harness()
+    await h.service.handle(event_record(created(), partition=5))
+    assert snapshot(h)[4:6] == [0, 0]  # risk_sent and standing masks: nothing sent yet
+    h.clock.now = ns(11)
+    await h.service.tick()
+    assert snapshot(h)[4:6] == [0, 0]  # the clock does not write the table itself
+    [tick] = h.ticks.sent
+    await h.service.handle(FakeRecord(TICKS, tick.partition or 0, 0, tick.key, tick.value))
+    assert snapshot(h)[4:6] == [1, 1]  # bit 0 = first_response: at risk sent, breach stands
+    assert h.events("processed") == 1  # ticks are not input events
+
+
+@pytest.mark.asyncio
+async def test_persist_tick_for_an_unknown_ticket_writes_nothing() -> None:
+    """A persist tick for a ticket the engine no longer holds leaves the table alone."""
+    h = Harness()
+    await h.service.handle(FakeRecord(TICKS, 0, 0, b"gone", b"persist"))
+    assert h.table == {}
+
+
+@pytest.mark.asyncio
+async def test_expired_ticket_is_removed_from_the_table_via_an_expire_tick() -> None:
+    """Cancelled at 5m, retention 1h: the tick at 65m sends an expire tick; it empties the table."""
+    h = Harness()
+    await h.service.handle(event_record(created(), partition=1, offset=0))
+    cancel = EventLog().add("ticket.cancelled", "T1", at(5), id="x")
+    h.clock.now = ns(5)
+    await h.service.handle(event_record(cancel, partition=1, offset=1))
+    assert b"T1" in h.table
+    h.clock.now = ns(65)  # final since 5m + 1h retention
+    await h.service.tick()
+    assert [(s.key, s.value, s.partition) for s in h.ticks.sent] == [(b"T1", b"expire", 1)]
+    assert "T1" not in h.service.engine.tickets
+    await h.service.handle(FakeRecord(TICKS, 1, 0, b"T1", b"expire"))
+    assert h.table == {}
+
+
+@pytest.mark.asyncio
+async def test_tick_sleeps_until_the_next_due_capped_at_200ms() -> None:
+    """tick() returns the time to the next due instant, at most 0.2 s."""
+    h = Harness()
+    assert await h.service.tick() == 0.2  # nothing scheduled
+    await h.service.handle(event_record(created()))
+    due = h.service.engine.next_due()
+    assert due == ns(7.5) - 1  # at-risk fires once now > due, i.e. from 7.5m on
+    h.clock.now = due + 1 - 100_000_000  # 100 ms before the at-risk instant
+    assert await h.service.tick() == 0.1
+    h.clock.now = ns(1)  # 6.5 minutes before it: capped
+    assert await h.service.tick() == 0.2
+    assert h.alerts.sent == []
+
+
+# -- rebalancing -----------------------------------------------------------------------------
+async def filled_table() -> dict[bytes, bytes]:
+    """Snapshots of P1 tickets A (partition 0) and B (partition 1), created at 0."""
+    h = Harness()
+    await h.service.handle(event_record(created("A"), partition=0))
+    await h.service.handle(event_record(created("B"), partition=1))
+    return h.table
+
+
+@pytest.mark.asyncio
+async def test_recovery_restores_active_partitions_and_emits_overdue_alerts() -> None:
+    """Recovering partition 0 at 11m restores A only and fires its at-risk and breach at once."""
+    table = await filled_table()
+    h = Harness(now=ns(11), table=table)
+    assert h.service.ready is False
+    await h.service.on_recovered({0})
+    assert set(h.service.engine.tickets) == {"A"}
+    assert h.service.engine.tickets["A"].shard == 0
+    assert [(a["type"], a["subject"], a["time"]) for a in h.alert_events()] == [
+        ("sla.at_risk", "A", "2026-11-23T08:07:30.000Z"),
+        ("sla.breached", "A", "2026-11-23T08:10:00.000Z"),
+    ]
+    assert h.service.ready is True
+    assert h.metric("slamon_ready") == 1
+    assert set(h.table) == {b"A", b"B"}  # B's snapshot stays for its owner
+    # found by the clock: detection delay 11m - 10m = 60 s for the breach
+    labels = {"type": "sla.breached"}
+    assert h.metric("slamon_alert_detection_delay_seconds_count", labels) == 1
+    assert h.metric("slamon_alert_detection_delay_seconds_sum", labels) == 60.0
+
+
+@pytest.mark.asyncio
+async def test_recovery_keeps_tickets_already_in_memory() -> None:
+    """A ticket the engine already holds is not restored over (no alert re-sent)."""
+    h = Harness()
+    await h.service.handle(event_record(created("A"), partition=0))
+    h.clock.now = ns(11)
+    await h.service.tick()
+    assert len(h.alerts.sent) == 2
+    await h.service.on_recovered({0})
+    assert len(h.alerts.sent) == 2
+
+
+@pytest.mark.asyncio
+async def test_revoke_drops_tickets_of_those_partitions_and_clears_ready() -> None:
+    """on_revoked({1}) forgets B (partition 1), keeps A, and marks the worker not ready."""
+    table = await filled_table()
+    h = Harness(table=table)
+    await h.service.on_recovered({0, 1})
+    assert set(h.service.engine.tickets) == {"A", "B"}
+    h.service.on_revoked({1})
+    assert set(h.service.engine.tickets) == {"A"}
+    assert h.service.ready is False
+    assert h.metric("slamon_ready") == 0
+    assert set(h.table) == {b"A", b"B"}  # the changelog keeps B for its new owner
+
+
+@pytest.mark.asyncio
+async def test_detection_delay_is_observed_only_for_clock_found_alerts() -> None:
+    """Alerts decided on an event skip the delay histogram; alerts found by tick() observe it."""
+    h = Harness(now=ns(11))
+    # A created at 0 arrives at 11m: at risk and breached on ingest, not by the clock
+    await h.service.handle(event_record(created("A", minute=0), offset=0))
+    assert len(h.alerts.sent) == 2
+    labels = {"type": "sla.breached"}
+    assert h.metric("slamon_alert_detection_delay_seconds_count", labels) is None
+    # B created at 11m: at risk 18.5m, breach 21m, both found by the tick at 22m
+    await h.service.handle(event_record(created("B", minute=11), offset=1))
+    h.clock.now = ns(22)
+    await h.service.tick()
+    assert [(a["type"], a["subject"]) for a in h.alert_events()[2:]] == [
+        ("sla.at_risk", "B"),
+        ("sla.breached", "B"),
+    ]
+    assert h.metric("slamon_alert_detection_delay_seconds_count", labels) == 1
+    assert h.metric("slamon_alert_detection_delay_seconds_sum", labels) == 60.0  # 22m - 21m
+    risk = {"type": "sla.at_risk"}
+    assert h.metric("slamon_alert_detection_delay_seconds_sum", risk) == 210.0  # 22m - 18.5m
+    both = {"type": "sla.breached", "sla": "first_response", "priority": "P1"}
+    assert h.metric("slamon_alerts_total", both) == 2  # A's and B's
