@@ -16,11 +16,13 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	touch $@
 
+# The demo: local Kafka + a worker + live simulated traffic for DEMO_DURATION (3m).
+demo: $(STAMP)
+	bash deploy/demo.sh
+
 # Replay the bundled example log with the default policy and print the summary.
 replay-demo: $(STAMP)
 	$(BIN)/slamon replay examples/tickets.jsonl
-
-demo: replay-demo
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
@@ -36,6 +38,9 @@ test: $(STAMP) lint kafka-up
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/replay_bench.py
+
+bench-worker: $(STAMP) kafka-up
+	$(BIN)/python benchmarks/worker_bench.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build dist src/*.egg-info

@@ -242,14 +242,28 @@ def simulate_command(
 @click.argument("topic", default="slamon.alerts")
 @BROKER
 @click.option("--from-beginning", is_flag=True, help="Start at the oldest record.")
-def tail_command(topic: str, broker: str, from_beginning: bool) -> None:
+@click.option("--brief", is_flag=True, help="Alerts as one short line each.")
+def tail_command(topic: str, broker: str, from_beginning: bool, brief: bool) -> None:
     """Print a topic's records as they arrive (e.g. the alerts), one JSON per line."""
     from slamon.adapters.kafka import follow  # noqa: PLC0415
 
     async def run() -> None:
         async for message in follow(broker, topic, from_beginning=from_beginning):
             line = (message.value or b"null").decode("utf-8", "replace")
-            click.echo(line)
+            click.echo(_brief(line) if brief else line)
 
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(run())
+
+
+def _brief(line: str) -> str:
+    """An alert CloudEvent as ``at  type  ticket  sla  priority  (+delay)``."""
+    try:
+        event = orjson.loads(line)
+        data = event["data"]
+        return (
+            f"{data['at']}  {event['type']:<21} {event['subject']:<22} {data['sla']:<15} "
+            f"{data['priority']}  detected {data['detected_at']}"
+        )
+    except (orjson.JSONDecodeError, KeyError, TypeError):
+        return line

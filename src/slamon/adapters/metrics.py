@@ -8,6 +8,7 @@ customer ids.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, disable_created_metrics
 from prometheus_client.core import GaugeMetricFamily
@@ -42,8 +43,10 @@ class SlaMetrics:
             ["result"],
             registry=registry,
         )
-        for result in ("processed", "invalid", "duplicate", "late"):
-            self.events.labels(result)
+        # label children looked up once: .labels() costs more than .inc() on the hot path
+        self.event_results = {r: self.events.labels(r)
+                              for r in ("processed", "invalid", "duplicate", "late")}  # fmt: skip
+        self._children: dict[tuple[str, ...], Any] = {}
         self.alerts = Counter(
             "slamon_alerts", "Alerts emitted.", ["type", "sla", "priority"], registry=registry
         )
@@ -77,14 +80,24 @@ class SlaMetrics:
         )
         self.ready = Gauge("slamon_ready", "1 once table recovery is done.", registry=registry)
 
+    def event(self, result: str) -> None:
+        self.event_results[result].inc()
+
+    def _child(self, metric: Counter, *labels: str) -> Any:
+        key = (metric._name, *labels)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = metric.labels(*labels)
+        return child
+
     def alert(self, alert: Alert, detected_at: int, *, by_clock: bool) -> None:
-        self.alerts.labels(alert.type, alert.sla, alert.priority).inc()
+        self._child(self.alerts, alert.type, alert.sla, alert.priority).inc()
         if by_clock:
             delay = max(0, detected_at - alert.at) / NS_PER_S
             self.detection_delay.labels(alert.type).observe(delay)
 
     def outcome(self, outcome: Outcome, *, first: bool) -> None:
-        self.outcomes.labels(outcome.status, outcome.sla, outcome.priority).inc()
+        self._child(self.outcomes, outcome.status, outcome.sla, outcome.priority).inc()
         if first and outcome.stopped and outcome.status in ("met", "breached"):
             seconds = outcome.elapsed_ns / NS_PER_S
             self.durations[outcome.sla].labels(outcome.priority).observe(seconds)

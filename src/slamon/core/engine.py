@@ -180,7 +180,10 @@ class Engine:
             if breach_at is not None and not breached:  # (re-)breach still to come
                 nxt = breach_at if nxt is None else min(nxt, breach_at)
             pending[index] = nxt
-        due = min((p for p in pending if p is not None), default=None)
+        due = None
+        for instant in pending:
+            if instant is not None and (due is None or instant < due):
+                due = instant
         if due != ticket.due:
             ticket.due = due
             if due is not None:

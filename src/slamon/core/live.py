@@ -72,8 +72,12 @@ class LiveEngine(Engine):
             return
         if fold.cancelled_at is not None:
             final = ALL_SLAS
-        else:
-            final = sum(1 << i for i in range(3) if not fold.applicable(i) or fold.stopped(i))
+        else:  # stopped or not applicable, per SLA (spelled out: this runs per event)
+            final = (
+                (1 if fold.responded else 0)
+                | (2 if fold.arrived or fold.service != "onsite" else 0)
+                | (4 if fold.resolved else 0)
+            )
         report = (final ^ ticket.settled) | (changed & final)
         if report:
             at = max(now, ticket.events[-1].time)  # never cut a stopped clock short

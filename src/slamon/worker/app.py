@@ -27,8 +27,8 @@ from slamon.worker.service import SlaService
 from slamon.worker.settings import WorkerSettings
 
 TABLE_NAME = "tickets"
-CHUNK = 1000  # records handled between two flushes of the outbox
-CHUNK_WAIT_S = 0.005  # ... or this long after the first one
+CHUNK = 2000  # records handled between two flushes of the outbox
+CHUNK_WAIT_S = 0.01  # ... or this long after the first one
 
 
 @dataclass

@@ -117,9 +117,9 @@ class SlaService:
         now = self.clock()
         alerts = self.engine.ingest(event, now, shard=record.partition)
         if alerts is None:
-            self.metrics.events.labels(self.engine.rejected or "duplicate").inc()
+            self.metrics.event(self.engine.rejected or "duplicate")
             return
-        self.metrics.events.labels("processed").inc()
+        self.metrics.event("processed")
         if event.time > self._last_event_ns:
             self._last_event_ns = event.time
             self.metrics.last_event_time.set(event.time / NS_PER_S)
@@ -143,7 +143,7 @@ class SlaService:
             self.table[key] = orjson.dumps(self.engine.export(ticket))
 
     async def _dead_letter(self, record: Record, reason: str) -> None:
-        self.metrics.events.labels("invalid").inc()
+        self.metrics.event("invalid")
         log.warning(
             "invalid record", reason=reason, partition=record.partition, offset=record.offset
         )
