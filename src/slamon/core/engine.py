@@ -128,7 +128,12 @@ class Engine:
                 continue  # superseded by a later evaluation
             ticket.due = None
             # just after `due`: emits in instant order, events of this ticket are all <= due
-            changed = sum(1 << i for i, p in enumerate(ticket.pending) if p == due)
+            pending = ticket.pending
+            changed = (
+                (1 if pending[0] == due else 0)
+                | (2 if pending[1] == due else 0)
+                | (4 if pending[2] == due else 0)
+            )
             alerts.extend(self._evaluate(ticket, due + 1, changed))
         return alerts
 
