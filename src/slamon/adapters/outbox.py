@@ -9,6 +9,7 @@ commits offsets, so at-least-once holds.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any
 
@@ -33,6 +34,7 @@ class Outbox:
         self._pending: list[tuple[str, bytes | None, bytes | None, int | None, Headers]] = []
         self._partitions: dict[str, list[int]] = {}
         self._spread = 0
+        self._lock = asyncio.Lock()  # one flush at a time: records keep the order they were added
         self.flushed = 0
 
     def add(
@@ -45,6 +47,10 @@ class Outbox:
         return len(self._pending)
 
     async def flush(self) -> None:
+        async with self._lock:
+            await self._flush()
+
+    async def _flush(self) -> None:
         if not self._pending:
             return
         producer = self._producer()
