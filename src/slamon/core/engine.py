@@ -12,8 +12,9 @@ import heapq
 from bisect import insort
 from collections.abc import Iterator
 
+from slamon.core import clocks
 from slamon.core.calendars import Calendar
-from slamon.core.clocks import Clock
+from slamon.core.clocks import Spans
 from slamon.core.decisions import (
     AT_RISK,
     BREACH,
@@ -36,12 +37,13 @@ def _order(event: Event) -> tuple[int, int]:
     return event.time, event.seq
 
 
-def _deadline(clock: Clock, calendar: Calendar, target: int) -> int | None:
+def _deadline(spans: Spans, since: int | None, calendar: Calendar, target: int) -> int | None:
     """When a running clock's elapsed reaches ``target``; None when stopped."""
-    return clock.reach(calendar, target) if clock.since is not None else None
+    return clocks.reach(spans, since, calendar, target) if since is not None else None
 
 
 _NO_BREACH = (0, 0, 0)
+_NOTHING_PENDING: tuple[int | None, ...] = (None, None, None)
 
 
 class Ticket:
@@ -54,10 +56,11 @@ class Ticket:
 
     def __init__(self, ticket_id: str, pause: frozenset[str]) -> None:
         self.id = ticket_id
-        self.events: list[Event] = []
+        # tuples, not lists: smaller, and a ticket rarely has more than a handful of events
+        self.events: tuple[Event, ...] = ()
         self.fold = TicketFold(pause)
         self.due: int | None = None  # the earliest pending alert instant, if scheduled
-        self.pending: list[int | None] = [None, None, None]  # next alert instant per SLA
+        self.pending: tuple[int | None, ...] = _NOTHING_PENDING  # next alert instant per SLA
         # bit i for SLAS[i]: ints, not lists, since a worker holds a million tickets
         self.risk_sent = 0  # the at-risk alert was emitted
         self.standing = 0  # a breach alert stands (not retracted)
@@ -104,12 +107,14 @@ class Engine:
         """Add ``event`` to the ticket's history; the mask of SLAs it may have changed."""
         events = ticket.events
         if not events or (event.time, event.seq) >= (events[-1].time, events[-1].seq):
-            events.append(event)
+            ticket.events = (*events, event)
             return ticket.fold.apply(event)
         # late: rebuild from the sorted history, as if it had come in order
-        insort(events, event, key=_order)
+        history = list(events)
+        insort(history, event, key=_order)
+        ticket.events = tuple(history)
         fold = ticket.fold = TicketFold(self.policy.pause)
-        for earlier in events:
+        for earlier in history:
             fold.apply(earlier)
         return ALL_SLAS
 
@@ -154,7 +159,7 @@ class Engine:
         alerts: list[Alert] = []
         live = fold.cancelled_at is None
         calendar, targets, warns = self.policy.rules(fold.priority)
-        pending = ticket.pending
+        pending = list(ticket.pending)
         for index in range(3):
             bit = 1 << index
             if not changed & bit:
@@ -164,27 +169,28 @@ class Engine:
                 if ticket.standing & bit:
                     alerts.append(self._alert(ticket, index, RETRACTED, None, now))
                 continue
-            clock = fold.clocks[index]
+            spans, since = fold.clock(index)
             target = targets[index]
             nxt: int | None = None
             if not ticket.risk_sent & bit:
-                risk_at = clock.reach(calendar, warns[index])
+                risk_at = clocks.reach(spans, since, calendar, warns[index])
                 if risk_at is not None and risk_at <= now:
-                    deadline = _deadline(clock, calendar, target)
+                    deadline = _deadline(spans, since, calendar, target)
                     alerts.append(self._alert(ticket, index, AT_RISK, deadline, risk_at))
                 elif risk_at is not None:
                     nxt = risk_at - 1  # due strictly before the instant it is reached
-            breach_at = clock.exceed(calendar, target)
+            breach_at = clocks.exceed(spans, since, calendar, target)
             breached = breach_at is not None and breach_at < now
             if breached and not ticket.standing & bit:
-                deadline = _deadline(clock, calendar, target)
+                deadline = _deadline(spans, since, calendar, target)
                 alerts.append(self._alert(ticket, index, BREACHED, deadline, breach_at))
             elif not breached and ticket.standing & bit:
-                deadline = _deadline(clock, calendar, target)
+                deadline = _deadline(spans, since, calendar, target)
                 alerts.append(self._alert(ticket, index, RETRACTED, deadline, now))
             if breach_at is not None and not breached:  # (re-)breach still to come
                 nxt = breach_at if nxt is None else min(nxt, breach_at)
             pending[index] = nxt
+        ticket.pending = (pending[0], pending[1], pending[2])
         due = None
         for instant in pending:
             if instant is not None and (due is None or instant < due):
@@ -238,9 +244,9 @@ class Engine:
         fold = ticket.fold
         priority = fold.priority
         calendar, targets, _ = self.policy.rules(priority)
-        clock = fold.clocks[index]
+        spans, since = fold.clock(index)
         target = targets[index]
-        elapsed = clock.elapsed(calendar, now)
+        elapsed = clocks.elapsed(spans, since, calendar, now)
         stopped = fold.stopped(index)
         if fold.cancelled_at is not None:
             status = CANCELLED
@@ -250,7 +256,7 @@ class Engine:
             status = BREACH
         else:
             status = MET if stopped else OPEN
-        deadline = _deadline(clock, calendar, target)
+        deadline = _deadline(spans, since, calendar, target)
         return Outcome(ticket.id, SLAS[index], priority, status, elapsed, target, deadline, stopped)
 
     def orphan_events(self) -> int:

@@ -149,7 +149,7 @@ class LiveEngine(Engine):
         ticket.generation = (generation[0], generation[1], generation[2])
         for fields in events:
             event = compact(Event(*fields))
-            ticket.events.append(event)
+            ticket.events = (*ticket.events, event)
             ticket.fold.apply(event)
         alerts = self._evaluate(ticket, now, ALL_SLAS)
         self._settle(ticket, 0, now)

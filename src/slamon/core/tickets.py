@@ -9,7 +9,7 @@ exactly the state of the sorted log.
 from __future__ import annotations
 
 from slamon.core import events as ev
-from slamon.core.clocks import Clock
+from slamon.core.clocks import NO_SPANS, Spans, step
 from slamon.core.events import Event
 from slamon.core.policy import SLAS
 
@@ -23,7 +23,6 @@ class TicketFold:
     __slots__ = (
         "arrived",
         "cancelled_at",
-        "clocks",
         "created_at",
         "ever_reopened",
         "ever_resolved",
@@ -36,6 +35,12 @@ class TicketFold:
         "resolved",
         "responded",
         "service",
+        "since0",
+        "since1",
+        "since2",
+        "spans0",
+        "spans1",
+        "spans2",
         "survey_count",
         "survey_sum",
     )
@@ -58,7 +63,21 @@ class TicketFold:
         self.survey_sum = 0
         self.survey_count = 0
         self.ignored = 0  # events before `created`, after `cancelled`, or without effect
-        self.clocks = (Clock(), Clock(), Clock())
+        # the three clocks (first response, on-site arrival, resolution), see core.clocks
+        self.spans0: Spans = NO_SPANS
+        self.spans1: Spans = NO_SPANS
+        self.spans2: Spans = NO_SPANS
+        self.since0: int | None = None
+        self.since1: int | None = None
+        self.since2: int | None = None
+
+    def clock(self, sla_index: int) -> tuple[Spans, int | None]:
+        """``(spans, since)`` of one SLA's clock."""
+        if sla_index == 0:
+            return self.spans0, self.since0
+        if sla_index == 1:
+            return self.spans1, self.since1
+        return self.spans2, self.since2
 
     @property
     def created(self) -> bool:
@@ -113,17 +132,19 @@ class TicketFold:
         live = self.cancelled_at is None
         paused = self.paused
         pause_mask = self.pause_mask
-        fr, onsite, res = self.clocks
         run = live and not self.responded and not (paused and pause_mask[0])
-        if fr.start(at) if run else fr.stop(at):
+        self.spans0, self.since0, moved = step(self.spans0, self.since0, run, at)
+        if moved:
             changed |= 1
         run = live and self.service == "onsite" and not self.arrived
         if run and paused and pause_mask[1]:
             run = False
-        if onsite.start(at) if run else onsite.stop(at):
+        self.spans1, self.since1, moved = step(self.spans1, self.since1, run, at)
+        if moved:
             changed |= 2
         run = live and not self.resolved and not (paused and pause_mask[2])
-        if res.start(at) if run else res.stop(at):
+        self.spans2, self.since2, moved = step(self.spans2, self.since2, run, at)
+        if moved:
             changed |= 4
         return changed
 
