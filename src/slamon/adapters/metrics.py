@@ -7,12 +7,19 @@ customer ids.
 
 from __future__ import annotations
 
+import math
+from bisect import bisect_left
 from collections.abc import Callable, Iterator
-from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, disable_created_metrics
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client import CollectorRegistry, disable_created_metrics
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
 from prometheus_client.registry import Collector
+from prometheus_client.utils import floatToGoString
 
 from slamon.core.decisions import Alert, Outcome
 from slamon.core.engine import Engine
@@ -33,74 +40,119 @@ def sla_buckets(policy: SlaPolicy, sla: str) -> tuple[float, ...]:
     return (*sorted(edges), float("inf"))
 
 
-class SlaMetrics:
-    """The worker's metrics, registered in ``registry``."""
+class _Histogram:
+    """Cumulative-at-scrape buckets over plain ints: no lock, one bisect per observation."""
+
+    __slots__ = ("counts", "edges", "total")
+
+    def __init__(self, edges: tuple[float, ...]) -> None:
+        self.edges = edges  # ends with +Inf
+        self.counts = [0] * len(edges)
+        self.total = 0.0
+
+    def observe(self, value: float) -> None:
+        self.counts[bisect_left(self.edges, value)] += 1
+        self.total += value
+
+    def buckets(self) -> list[tuple[str, float]]:
+        out: list[tuple[str, float]] = []
+        running = 0
+        for edge, count in zip(self.edges, self.counts, strict=True):
+            running += count
+            le = str(floatToGoString(edge))  # type: ignore[no-untyped-call]
+            out.append((le, float(running)))
+        return out
+
+
+class SlaMetrics(Collector):
+    """The worker's counters and histograms, exposed through ``collect()``.
+
+    The worker's event loop is the only writer, so plain ints do: prometheus_client's
+    Counter takes a lock per increment, which costs more than the rest of the bookkeeping.
+    """
+
+    EVENT_RESULTS = ("processed", "invalid", "duplicate", "late")
 
     def __init__(self, registry: CollectorRegistry, policy: SlaPolicy) -> None:
-        self.events = Counter(
-            "slamon_events",
-            "Input records by result: processed, invalid, duplicate, late.",
-            ["result"],
-            registry=registry,
-        )
-        # label children looked up once: .labels() costs more than .inc() on the hot path
-        self.event_results = {r: self.events.labels(r)
-                              for r in ("processed", "invalid", "duplicate", "late")}  # fmt: skip
-        self._children: dict[tuple[str, ...], Any] = {}
-        self.alerts = Counter(
-            "slamon_alerts", "Alerts emitted.", ["type", "sla", "priority"], registry=registry
-        )
-        self.outcomes = Counter(
-            "slamon_outcomes",
-            "Final outcome records emitted.",
-            ["status", "sla", "priority"],
-            registry=registry,
-        )
+        self.event_counts = dict.fromkeys(self.EVENT_RESULTS, 0)
+        self.alert_counts: dict[tuple[str, str, str], int] = {}
+        self.outcome_counts: dict[tuple[str, str, str], int] = {}
         self.durations = {
-            sla: Histogram(
-                f"slamon_{sla}_seconds",
-                f"Business seconds to {sla.replace('_', ' ')}, stopped clocks, by priority.",
-                ["priority"],
-                buckets=sla_buckets(policy, sla),
-                registry=registry,
-            )
-            for sla in SLAS
+            sla: {p: _Histogram(sla_buckets(policy, sla)) for p in PRIORITIES} for sla in SLAS
         }
-        self.detection_delay = Histogram(
-            "slamon_alert_detection_delay_seconds",
-            "Wall time from an alert's instant to its emission, for alerts found by the clock.",
-            ["type"],
-            buckets=DELAY_BUCKETS,
-            registry=registry,
-        )
-        self.last_event_time = Gauge(
-            "slamon_last_event_time_seconds",
-            "Event time of the latest processed event.",
-            registry=registry,
-        )
-        self.ready = Gauge("slamon_ready", "1 once table recovery is done.", registry=registry)
+        self.delays: dict[str, _Histogram] = {}
+        self.last_event_s = 0.0
+        self.is_ready = 0
+        registry.register(self)
 
+    # -- updates (hot path) ------------------------------------------------------------
     def event(self, result: str) -> None:
-        self.event_results[result].inc()
-
-    def _child(self, metric: Counter, *labels: str) -> Any:
-        key = (metric._name, *labels)
-        child = self._children.get(key)
-        if child is None:
-            child = self._children[key] = metric.labels(*labels)
-        return child
+        self.event_counts[result] += 1
 
     def alert(self, alert: Alert, detected_at: int, *, by_clock: bool) -> None:
-        self._child(self.alerts, alert.type, alert.sla, alert.priority).inc()
+        key = (alert.type, alert.sla, alert.priority)
+        self.alert_counts[key] = self.alert_counts.get(key, 0) + 1
         if by_clock:
-            delay = max(0, detected_at - alert.at) / NS_PER_S
-            self.detection_delay.labels(alert.type).observe(delay)
+            histogram = self.delays.get(alert.type)
+            if histogram is None:
+                histogram = self.delays[alert.type] = _Histogram((*DELAY_BUCKETS, math.inf))
+            histogram.observe(max(0, detected_at - alert.at) / NS_PER_S)
 
     def outcome(self, outcome: Outcome, *, first: bool) -> None:
-        self._child(self.outcomes, outcome.status, outcome.sla, outcome.priority).inc()
+        key = (outcome.status, outcome.sla, outcome.priority)
+        self.outcome_counts[key] = self.outcome_counts.get(key, 0) + 1
         if first and outcome.stopped and outcome.status in ("met", "breached"):
-            seconds = outcome.elapsed_ns / NS_PER_S
-            self.durations[outcome.sla].labels(outcome.priority).observe(seconds)
+            self.durations[outcome.sla][outcome.priority].observe(outcome.elapsed_ns / NS_PER_S)
+
+    def last_event(self, event_time: int) -> None:
+        self.last_event_s = max(self.last_event_s, event_time / NS_PER_S)
+
+    def ready(self, ready: bool) -> None:
+        self.is_ready = int(ready)
+
+    # -- scrape ------------------------------------------------------------------------
+    def collect(self) -> Iterator[Metric]:
+        events = CounterMetricFamily(
+            "slamon_events", "Input records by result: processed, invalid, duplicate, late.",
+            labels=["result"],
+        )  # fmt: skip
+        for result, count in self.event_counts.items():
+            events.add_metric([result], count)
+        yield events
+        alerts = CounterMetricFamily("slamon_alerts", "Alerts emitted.",
+                                     labels=["type", "sla", "priority"])  # fmt: skip
+        for labels, count in sorted(self.alert_counts.items()):
+            alerts.add_metric(list(labels), count)
+        yield alerts
+        outcomes = CounterMetricFamily("slamon_outcomes", "Final outcome records emitted.",
+                                       labels=["status", "sla", "priority"])  # fmt: skip
+        for labels, count in sorted(self.outcome_counts.items()):
+            outcomes.add_metric(list(labels), count)
+        yield outcomes
+        for sla, by_priority in self.durations.items():
+            family = HistogramMetricFamily(
+                f"slamon_{sla}_seconds",
+                f"Business seconds to {sla.replace('_', ' ')}, stopped clocks, by priority.",
+                labels=["priority"],
+            )
+            for priority, histogram in by_priority.items():
+                family.add_metric([priority], histogram.buckets(), histogram.total)
+            yield family
+        delays = HistogramMetricFamily(
+            "slamon_alert_detection_delay_seconds",
+            "Wall time from an alert's instant to its emission, for alerts found by the clock.",
+            labels=["type"],
+        )
+        for kind, histogram in sorted(self.delays.items()):
+            delays.add_metric([kind], histogram.buckets(), histogram.total)
+        yield delays
+        last = GaugeMetricFamily("slamon_last_event_time_seconds",
+                                 "Event time of the latest processed event.")  # fmt: skip
+        last.add_metric([], self.last_event_s)
+        yield last
+        ready = GaugeMetricFamily("slamon_ready", "1 once table recovery is done.")
+        ready.add_metric([], self.is_ready)
+        yield ready
 
 
 class EngineCollector(Collector):
@@ -110,7 +162,7 @@ class EngineCollector(Collector):
         self.engine = engine
         self.lag = lag
 
-    def collect(self) -> Iterator[GaugeMetricFamily]:
+    def collect(self) -> Iterator[Metric]:
         open_pairs = GaugeMetricFamily(
             "slamon_open_tickets",
             "Running (not final) SLA clocks by priority and SLA.",

@@ -117,7 +117,7 @@ def create_app(
         broker_heartbeat_interval=min(3.0, settings.session_timeout_s / 3),
         autodiscover=False,
         web_enabled=True,
-        producer_linger=0.005,  # batch the per-record changelog / alert / outcome sends
+        producer_linger=0.0,  # outputs are batched by the outbox already: no waiting
         broker_commit_every=10_000,
     )
     raw: dict[str, Any] = {"key_serializer": "raw", "value_serializer": "raw"}

@@ -101,6 +101,7 @@ class SlaService:
         self._next_expiry = 0
         self._last_event_ns = 0
         self._wake = asyncio.Event()
+        self._wake_at = 0  # when the clock task wakes up anyway
 
     # -- records -----------------------------------------------------------------------
     async def handle(self, record: Record) -> None:
@@ -122,7 +123,7 @@ class SlaService:
         self.metrics.event("processed")
         if event.time > self._last_event_ns:
             self._last_event_ns = event.time
-            self.metrics.last_event_time.set(event.time / NS_PER_S)
+            self.metrics.last_event(event.time)
         for alert in alerts:
             await self._emit(alert, now, by_clock=False)
         await self._emit_outcomes(now)
@@ -131,7 +132,9 @@ class SlaService:
             self.table[event.ticket_id.encode()] = orjson.dumps(self.engine.export(ticket))
         if self.board is not None:
             self.board.flush(record.partition, now)
-        self._wake.set()  # a new deadline may be earlier than the clock's nap
+        due = self.engine.next_due()
+        if due is not None and due < self._wake_at:
+            self._wake.set()  # a new deadline before the end of the clock's nap
 
     async def _handle_tick(self, record: Record) -> None:
         key = record.key or b""
@@ -217,6 +220,7 @@ class SlaService:
         while True:
             delay = await self.tick()
             self._wake.clear()
+            self._wake_at = self.clock() + int(delay * NS_PER_S)
             if delay > 0:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), timeout=delay)
@@ -230,7 +234,7 @@ class SlaService:
         if self.board is not None:
             self.board.drop(partitions)
         self.ready = False
-        self.metrics.ready.set(0)
+        self.metrics.ready(False)
         log.info("partitions revoked", partitions=sorted(partitions), tickets_dropped=dropped)
 
     async def on_recovered(self, active: set[int]) -> None:
@@ -254,7 +258,7 @@ class SlaService:
         await self._emit_outcomes(now)
         await self.flush()
         self.ready = True
-        self.metrics.ready.set(1)
+        self.metrics.ready(True)
         self._wake.set()
         log.info(
             "recovered",
