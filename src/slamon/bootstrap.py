@@ -33,6 +33,7 @@ def run_worker(settings: WorkerSettings, policy: SlaPolicy) -> None:
     from slamon.worker.app import create_app  # noqa: PLC0415
 
     configure_logging(settings.log_level, json=settings.log_json)
+    settings = asyncio.run(_match_input_partitions(settings))
     topics = settings.topics
     names = [topics.events, topics.ticks(settings.app_id), topics.alerts, topics.outcomes,
              topics.dead_letter]  # fmt: skip
@@ -44,3 +45,26 @@ def run_worker(settings: WorkerSettings, policy: SlaPolicy) -> None:
         quiet=True,
     )  # fmt: skip
     worker.execute_from_commandline()
+
+
+async def _match_input_partitions(settings: WorkerSettings) -> WorkerSettings:
+    """Follow the input topic's partition count if it already exists.
+
+    The ticket table, its changelog and the ticks topic must have exactly as many
+    partitions as the input (co-partitioning); an input topic created earlier, e.g. by a
+    producer with broker auto-creation, decides.
+    """
+    import dataclasses  # noqa: PLC0415
+
+    import structlog  # noqa: PLC0415
+
+    from slamon.adapters.kafka import partition_count  # noqa: PLC0415
+
+    actual = await partition_count(settings.broker, settings.topics.events)
+    if actual is None or actual == settings.partitions:
+        return settings
+    structlog.get_logger("slamon.worker").warning(
+        "input topic partition count differs from --partitions; following the topic",
+        topic=settings.topics.events, partitions=actual, configured=settings.partitions,
+    )  # fmt: skip
+    return dataclasses.replace(settings, partitions=actual)

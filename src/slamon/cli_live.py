@@ -166,17 +166,29 @@ def worker_command(
 @BROKER
 @EVENTS_TOPIC
 @click.option(
+    "--partitions",
+    type=click.IntRange(min=1),
+    default=12,
+    show_default=True,
+    envvar="SLAMON_PARTITIONS",
+    help="Partitions if the topic must be created.",
+)
+@click.option(
     "--rate",
     type=click.FloatRange(min=0),
     default=0.0,
     show_default=True,
     help="Events per second (0: as fast as possible).",
 )
-def publish_command(events: IO[bytes], broker: str, events_topic: str, rate: float) -> None:
+def publish_command(
+    events: IO[bytes], broker: str, events_topic: str, rate: float, partitions: int
+) -> None:
     """Publish a JSONL event log to the input topic, keyed by ticket id, lines as they are."""
-    from slamon.adapters.kafka import publish_lines  # noqa: PLC0415
+    from slamon.adapters.kafka import ensure_topics, publish_lines  # noqa: PLC0415
 
     started = time.monotonic()
+    # created as the worker would create it, rather than by broker auto-creation
+    asyncio.run(ensure_topics(broker, [events_topic], partitions))
     sent = asyncio.run(publish_lines(broker, events_topic, events, rate))
     took = time.monotonic() - started
     click.echo(f"published {sent} records to {events_topic} in {took:.1f}s", err=True)

@@ -37,6 +37,19 @@ async def ensure_topics(broker: str, names: Iterable[str], partitions: int) -> N
         await admin.close()
 
 
+async def partition_count(broker: str, topic: str) -> int | None:
+    """How many partitions ``topic`` has; None if it does not exist."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap(broker))
+    await admin.start()
+    try:
+        if topic not in set(await admin.list_topics()):
+            return None
+        described = await admin.describe_topics([topic])
+    finally:
+        await admin.close()
+    return len(described[0]["partitions"])
+
+
 def key_of(line: bytes) -> bytes | None:
     """The record key for a JSONL line: its ``subject`` (ticket id), if it has one."""
     try:
