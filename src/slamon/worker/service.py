@@ -36,7 +36,7 @@ MAX_SLEEP_S = 0.2  # also bounds how late a deadline set by another task is noti
 
 
 class Sink(Protocol):
-    """Where records go: a Faust topic in production, a list in unit tests."""
+    """Where records go: the batching outbox in production, a list in unit tests."""
 
     async def send(
         self,
