@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -31,6 +32,9 @@ class FakeBatch:
     def close(self) -> None:
         self.closed = True
 
+    def record_count(self) -> int:
+        return len(self.records)
+
 
 class FakeProducer:
     """Records what reaches 'the broker', in order; send_batch yields to the loop."""
@@ -45,11 +49,17 @@ class FakeProducer:
     def create_batch(self) -> FakeBatch:
         return FakeBatch(self.capacity)
 
-    async def send_batch(self, batch: FakeBatch, topic: str, *, partition: int) -> None:
+    async def send_batch(
+        self, batch: FakeBatch, topic: str, *, partition: int
+    ) -> asyncio.Future[Any]:
         assert batch.closed
         # partition 0 is slow to accept: another flush could overtake meanwhile
         await asyncio.sleep(0.02 if partition == 0 else 0)
+        base = sum(len(r) for t, p, r in self.sent if (t, p) == (topic, partition))
         self.sent.append((topic, partition, list(batch.records)))
+        delivered: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        delivered.set_result(SimpleNamespace(offset=base))  # RecordMetadata: the base offset
+        return delivered
 
 
 def _values(producer: FakeProducer, topic: str, partition: int) -> list[bytes | None]:
@@ -112,3 +122,18 @@ async def test_concurrent_flushes_do_not_reorder_a_partition() -> None:
     outbox.add("alerts", b"T", b"retracted", 1)
     await asyncio.gather(first, outbox.flush())
     assert _values(producer, "alerts", 1) == [b"breached", b"retracted"]
+
+
+@pytest.mark.asyncio
+async def test_delivery_reports_the_last_offset_of_each_batch() -> None:
+    """The table's persisted offset follows the changelog: last offset of each written batch."""
+    producer = FakeProducer(capacity=2)
+    outbox = Outbox(lambda: producer)  # type: ignore[arg-type,return-value]
+    seen: list[tuple[int, int]] = []
+    outbox.on_delivered("changelog", lambda partition, offset: seen.append((partition, offset)))
+    for i in range(3):  # batches of 2 then 1: offsets 0-1, then 2
+        outbox.add("changelog", b"T", str(i).encode(), 0)
+    outbox.add("alerts", b"T", b"a", 1)  # no callback for this topic
+    await outbox.flush()
+    await asyncio.sleep(0)  # done-callbacks run on the next loop turn
+    assert seen == [(0, 1), (0, 2)]

@@ -390,3 +390,45 @@ async def test_detection_delay_is_observed_only_for_clock_found_alerts() -> None
     assert h.metric("slamon_alert_detection_delay_seconds_sum", risk) == 210.0  # 22m - 18.5m
     both = {"type": "sla.breached", "sla": "first_response", "priority": "P1"}
     assert h.metric("slamon_alerts_total", both) == 2  # A's and B's
+
+
+# -- the live board ----------------------------------------------------------------------------
+class FakeBoard:
+    """Records samples and flushes; 'stale' partitions are set by the test."""
+
+    def __init__(self) -> None:
+        self.samples: list[tuple[str, str, int]] = []
+        self.flushes: list[int] = []
+        self.to_ask: list[int] = []
+
+    def add(self, outcome: Any, partition: int) -> None:
+        self.samples.append((outcome.ticket_id, outcome.sla, partition))
+
+    def flush(self, partition: int, now: int) -> None:
+        self.flushes.append(partition)
+
+    def drop(self, partitions: set[int]) -> None:
+        pass
+
+    def stale(self, now: int) -> list[int]:
+        out, self.to_ask = self.to_ask, []
+        return out
+
+
+@pytest.mark.asyncio
+async def test_first_final_outcomes_go_to_the_board_and_quiet_partitions_get_a_flush_tick() -> None:
+    """Newly final pairs feed the board; the clock asks a quiet partition to flush via a tick."""
+    h = Harness()
+    board = FakeBoard()
+    h.service.board = board
+    await h.service.handle(event_record(created(), partition=3))
+    responded = EventLog().add("ticket.responded", "T1", at(4), id="r-T1")
+    await h.service.handle(event_record(responded, partition=3, offset=1))
+    # remote ticket: onsite not applicable at creation, first response final at 4m
+    assert ("T1", "first_response", 3) in board.samples
+    assert board.flushes == [3, 3]  # after each record of partition 3
+    board.to_ask = [3]
+    await h.service.tick()
+    assert [(s.key, s.value, s.partition) for s in h.ticks.sent] == [(None, b"board", 3)]
+    await h.service.handle(FakeRecord(TICKS, 3, 0, None, b"board"))
+    assert board.flushes == [3, 3, 3]

@@ -17,6 +17,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.partitioner import murmur2
 
 Headers = list[tuple[str, bytes]]
+Delivered = Callable[[int, int], None]
 
 
 def partition_for(key: bytes | None, partitions: list[int], counter: int) -> int:
@@ -35,7 +36,12 @@ class Outbox:
         self._partitions: dict[str, list[int]] = {}
         self._spread = 0
         self._lock = asyncio.Lock()  # one flush at a time: records keep the order they were added
+        self._delivered: dict[str, Delivered] = {}
         self.flushed = 0
+
+    def on_delivered(self, topic: str, callback: Delivered) -> None:
+        """Call ``callback(partition, last offset)`` once a batch of ``topic`` is written."""
+        self._delivered[topic] = callback
 
     def add(
         self, topic: str, key: bytes | None, value: bytes | None, partition: int | None = None,
@@ -68,10 +74,24 @@ class Outbox:
                 batch = batches[(topic, partition)] = producer.create_batch()
             if batch.append(key=key, value=value, timestamp=None, headers=headers) is None:
                 batch.close()  # full: send it and start another
-                await producer.send_batch(batch, topic, partition=partition)
+                await self._send(producer, batch, topic, partition)
                 batch = batches[(topic, partition)] = producer.create_batch()
                 batch.append(key=key, value=value, timestamp=None, headers=headers)
         for (topic, partition), batch in batches.items():
             batch.close()
-            await producer.send_batch(batch, topic, partition=partition)
+            await self._send(producer, batch, topic, partition)
         self.flushed += len(pending)
+
+    async def _send(
+        self, producer: AIOKafkaProducer, batch: Any, topic: str, partition: int
+    ) -> None:
+        count = batch.record_count()
+        future = await producer.send_batch(batch, topic, partition=partition)
+        callback = self._delivered.get(topic)
+        if callback is not None and count:
+
+            def done(sent: asyncio.Future[Any]) -> None:
+                if not sent.cancelled() and sent.exception() is None:
+                    callback(partition, sent.result().offset + count - 1)
+
+            future.add_done_callback(done)

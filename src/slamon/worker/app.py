@@ -149,6 +149,13 @@ def create_app(
         return cast(AIOKafkaProducer, app.producer._ensure_producer())  # type: ignore[attr-defined]
 
     outbox = Outbox(producer)
+    changelog_name = changelog.get_topic_name()
+
+    def persisted(partition: int, offset: int) -> None:
+        # what Faust's own changelog callback does: recovery of a rocksdb store resumes here
+        table.data.set_persisted_offset(TP(changelog_name, partition), offset)
+
+    outbox.on_delivered(changelog_name, persisted)
     engine = LiveEngine(policy, retention_ns=int(settings.retention_s * NS_PER_S))
     metrics = SlaMetrics(registry_, policy)
     service = SlaService(

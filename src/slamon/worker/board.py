@@ -15,7 +15,8 @@ writes a second, not one per sample.
 from __future__ import annotations
 
 import operator
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -43,17 +44,26 @@ def _merge(current: Any, new: dict[str, Any]) -> dict[str, Any]:
 class LiveBoard:
     """Buffers stopped-SLA samples and folds them into the windowed tables."""
 
-    def __init__(self, app: faust.App, partitions: int) -> None:
+    def __init__(
+        self, app: faust.App, partitions: int, clock: Callable[[], float] = time.time
+    ) -> None:
+        # Windows follow the wall clock. Not relative_to_now(): inside an agent Faust's
+        # "now" is the partition's latest window timestamp, which a table written only
+        # here never advances (every sample would land in the 1970 window).
+        def wall_clock(_event: Any) -> float:
+            return clock()
+
         self.windows = {
             "1m": app.Table("board-1m", default=dict, partitions=partitions)
             .tumbling(60, expires=timedelta(hours=1))
-            .relative_to_now(),
+            .relative_to(wall_clock),  # type: ignore[attr-defined]  # missing from WindowWrapperT
             "1h": app.Table("board-1h", default=dict, partitions=partitions)
             .hopping(3600, 300, expires=timedelta(hours=2))
-            .relative_to_now(),
+            .relative_to(wall_clock),  # type: ignore[attr-defined]
         }
         self.pending: dict[int, dict[str, Sketch]] = {}  # partition -> key -> samples
         self.flushed_at: dict[int, int] = {}
+        self.asked: set[int] = set()  # partitions a flush tick was sent for
         self.keys: set[str] = set()
 
     def add(self, outcome: Outcome, partition: int) -> None:
@@ -65,12 +75,21 @@ class LiveBoard:
         buffer = self.pending.setdefault(partition, {})
         buffer.setdefault(key, Sketch()).add(outcome.elapsed_ns / NS_PER_S)
 
+    def stale(self, now: int) -> list[int]:
+        """Partitions whose samples wait for a record that may not come: ask once each."""
+        out = [p for p, buffer in self.pending.items()
+               if buffer and p not in self.asked
+               and now - self.flushed_at.get(p, 0) >= FLUSH_EVERY_NS]  # fmt: skip
+        self.asked.update(out)
+        return out
+
     def flush(self, partition: int, now: int) -> None:
         """Write ``partition``'s samples (call while handling a record of that partition)."""
         buffer = self.pending.get(partition)
         if not buffer or now - self.flushed_at.get(partition, 0) < FLUSH_EVERY_NS:
             return
         self.flushed_at[partition] = now
+        self.asked.discard(partition)
         for key, sketch in buffer.items():
             for table in self.windows.values():
                 table[key].apply(_merge, sketch.to_dict())

@@ -31,6 +31,7 @@ log = structlog.get_logger("slamon.worker")
 
 TICK_PERSIST = b"persist"
 TICK_EXPIRE = b"expire"
+TICK_BOARD = b"board"  # write the live board's buffered samples of this partition
 EXPIRY_EVERY_NS = 10 * NS_PER_S
 MAX_SLEEP_S = 0.2  # also bounds how late a deadline set by another task is noticed
 
@@ -56,6 +57,8 @@ class Board(Protocol):
     def flush(self, partition: int, now: int) -> None: ...
 
     def drop(self, partitions: set[int]) -> None: ...
+
+    def stale(self, now: int) -> list[int]: ...
 
 
 class Record(Protocol):
@@ -141,6 +144,10 @@ class SlaService:
         if record.value == TICK_EXPIRE:
             self.table.pop(key, None)
             return
+        if record.value == TICK_BOARD:
+            if self.board is not None:
+                self.board.flush(record.partition, self.clock())
+            return
         ticket = self.engine.tickets.get(key.decode())
         if ticket is not None:
             self.table[key] = orjson.dumps(self.engine.export(ticket))
@@ -209,6 +216,9 @@ class SlaService:
                 await self.ticks.send(
                     key=ticket.id.encode(), value=TICK_EXPIRE, partition=ticket.shard
                 )
+        if self.board is not None:  # samples of a partition that went quiet
+            for partition in self.board.stale(now):
+                await self.ticks.send(key=None, value=TICK_BOARD, partition=partition)
         await self.flush()
         due = self.engine.next_due()
         if due is None:
