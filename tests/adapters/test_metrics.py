@@ -1,0 +1,68 @@
+"""Prometheus metrics: bucket edges at the policy's targets, gauges computed at scrape time.
+
+Policy: ``small_policy`` (24x7; P1 first response 10m, at risk at 7.5m; P2 30m / 22.5m;
+P3 1h / 45m; P4 2h / 90m).
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry
+
+from slamon.adapters.jsonl import decode_line
+from slamon.adapters.metrics import EngineCollector, SlaMetrics, sla_buckets
+from slamon.core.live import LiveEngine
+from slamon.core.timefmt import NS_PER_S, parse_rfc3339
+from slamon.testing import EventLog, at, small_policy
+
+POLICY = small_policy()
+
+
+def test_duration_buckets_have_an_edge_at_every_target_and_at_risk_point() -> None:
+    """first_response edges: 450, 600, 1350, 1800, 2700, 3600, 5400, 7200 s, then +Inf."""
+    assert sla_buckets(POLICY, "first_response") == (
+        450.0, 600.0, 1350.0, 1800.0, 2700.0, 3600.0, 5400.0, 7200.0, float("inf"),
+    )  # fmt: skip
+
+
+def test_stopped_durations_are_observed_once_in_the_bucket_of_their_target() -> None:
+    """A 10-minute response of a P1 lands at le=600 (met exactly), counted once."""
+    registry = CollectorRegistry()
+    metrics = SlaMetrics(registry, POLICY)
+    engine = LiveEngine(POLICY, retention_ns=3600 * NS_PER_S)
+    log = EventLog()
+    log.created("T1", at(0), priority="P1")
+    log.add("ticket.responded", "T1", at(10))
+    for seq, line in enumerate(log.lines()):
+        engine.ingest(decode_line(line, seq), parse_rfc3339(at(11)))
+    for outcome, first in engine.drain_outcomes():
+        metrics.outcome(outcome, first=first)
+    labels = {"priority": "P1"}
+    bucket = "slamon_first_response_seconds_bucket"
+    assert registry.get_sample_value(bucket, {**labels, "le": "450.0"}) == 0
+    assert registry.get_sample_value(bucket, {**labels, "le": "600.0"}) == 1
+    assert registry.get_sample_value("slamon_first_response_seconds_count", labels) == 1
+    assert registry.get_sample_value("slamon_first_response_seconds_sum", labels) == 600.0
+    met = {"status": "met", "sla": "first_response", "priority": "P1"}
+    assert registry.get_sample_value("slamon_outcomes_total", met) == 1
+
+
+def test_open_and_at_risk_gauges_count_running_clocks_only() -> None:
+    """Two P1 tickets at 8m: one responded (not open), one running past 7.5m (at risk)."""
+    registry = CollectorRegistry()
+    engine = LiveEngine(POLICY, retention_ns=3600 * NS_PER_S)
+    registry.register(EngineCollector(engine, lambda: {0: 5}))
+    log = EventLog()
+    log.created("A", at(0), priority="P1")
+    log.created("B", at(0), priority="P1")
+    log.add("ticket.responded", "A", at(2))
+    for seq, line in enumerate(log.lines()):
+        engine.ingest(decode_line(line, seq), parse_rfc3339(at(2)))
+    engine.advance(parse_rfc3339(at(8)))  # B's at-risk point (7.5m) passes
+    fr = {"priority": "P1", "sla": "first_response"}
+    assert registry.get_sample_value("slamon_open_tickets", fr) == 1
+    assert registry.get_sample_value("slamon_at_risk_tickets", fr) == 1
+    res = {"priority": "P1", "sla": "resolution"}
+    assert registry.get_sample_value("slamon_open_tickets", res) == 2
+    assert registry.get_sample_value("slamon_at_risk_tickets", res) == 0
+    assert registry.get_sample_value("slamon_consumer_lag", {"partition": "0"}) == 5
+    assert registry.get_sample_value("slamon_tickets_in_memory") == 2
