@@ -6,6 +6,8 @@ P3 1h / 45m; P4 2h / 90m).
 
 from __future__ import annotations
 
+import asyncio
+
 from prometheus_client import CollectorRegistry
 
 from slamon.adapters.jsonl import decode_line
@@ -66,3 +68,26 @@ def test_open_and_at_risk_gauges_count_running_clocks_only() -> None:
     assert registry.get_sample_value("slamon_at_risk_tickets", res) == 0
     assert registry.get_sample_value("slamon_consumer_lag", {"partition": "0"}) == 5
     assert registry.get_sample_value("slamon_tickets_in_memory") == 2
+
+
+async def _refreshed(collector: EngineCollector) -> None:
+    await collector.refresh()
+
+
+def test_refreshed_gauges_are_served_from_the_last_count() -> None:
+    """After refresh(), scrapes read the cached count until the next refresh."""
+    registry = CollectorRegistry()
+    engine = LiveEngine(POLICY, retention_ns=3600 * NS_PER_S)
+    collector = EngineCollector(engine, dict)
+    registry.register(collector)
+    log = EventLog()
+    log.created("A", at(0), priority="P2")
+    lines = log.lines()
+    engine.ingest(decode_line(lines[0], 0), parse_rfc3339(at(1)))
+    asyncio.run(_refreshed(collector))
+    log.created("B", at(0), priority="P2")
+    engine.ingest(decode_line(log.lines()[1], 1), parse_rfc3339(at(1)))
+    fr = {"priority": "P2", "sla": "first_response"}
+    assert registry.get_sample_value("slamon_open_tickets", fr) == 1  # the cached count
+    asyncio.run(_refreshed(collector))
+    assert registry.get_sample_value("slamon_open_tickets", fr) == 2

@@ -5,6 +5,7 @@ Nothing here decides anything about SLAs: records go to :class:`SlaService`.
 
 from __future__ import annotations
 
+import asyncio
 import weakref
 from collections.abc import Iterator, MutableMapping
 from dataclasses import dataclass
@@ -36,6 +37,7 @@ ROCKSDB_OPTIONS = {
     "block_cache_size": 8 << 20,
     "block_cache_compressed_size": 0,
 }
+GAUGE_REFRESH_S = 5.0  # open / at-risk gauges are at most this old
 CHUNK = 2000  # records handled between two flushes of the outbox
 CHUNK_WAIT_S = 0.01  # ... or this long after the first one
 
@@ -177,7 +179,8 @@ def create_app(
         except Exception:
             return None
 
-    registry_.register(EngineCollector(engine, lambda: service.lag(highwater)))
+    gauges = EngineCollector(engine, lambda: service.lag(highwater))
+    registry_.register(gauges)
     registry_.register(BoardCollector(board))
 
     # concurrency=1: the agent writes the table (faust issue #606)
@@ -193,6 +196,12 @@ def create_app(
     @app.task  # type: ignore[untyped-decorator]
     async def clock() -> None:
         await service.run_clock()
+
+    @app.task  # type: ignore[untyped-decorator]
+    async def count_tickets() -> None:
+        while True:
+            await gauges.refresh()
+            await asyncio.sleep(GAUGE_REFRESH_S)
 
     @table.on_recover
     async def recovered() -> None:
