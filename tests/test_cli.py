@@ -107,3 +107,27 @@ def test_generate_writes_a_replayable_log(tmp_path: Path) -> None:
     assert events["processed"] > 3 * 300  # most tickets: created, responded, resolved, closed
     assert events["invalid"] > 0
     assert events["duplicates"] > 0
+
+
+def test_worker_rejects_a_bad_duration_before_connecting() -> None:
+    """--retention 15x is a usage error naming the option; no broker is contacted."""
+    result = CliRunner().invoke(main, ["worker", "--retention", "15x"])
+    assert result.exit_code == 2
+    assert "--retention" in result.stderr
+
+
+def test_worker_reads_its_settings_from_slamon_environment_variables() -> None:
+    """12-factor: SLAMON_RETENTION is validated like --retention."""
+    result = CliRunner().invoke(main, ["worker"], env={"SLAMON_RETENTION": "never"})
+    assert result.exit_code == 2
+    assert "never" in result.stderr
+
+
+def test_worker_with_a_bad_policy_names_file_and_line(tmp_path: Path) -> None:
+    """A bad policy stops the worker at once with the file, line and field."""
+    policy = tmp_path / "bad.yaml"
+    policy.write_text("apiVersion: slamon/v1\nkind: SlaPolicy\nmetadata: {name: x}\nspec: 3\n")
+    result = CliRunner().invoke(main, ["worker", "--policy", str(policy)])
+    assert result.exit_code == 1
+    assert "bad.yaml:4" in result.stderr
+    assert "spec" in result.stderr

@@ -35,6 +35,14 @@ BROKER = click.option(
     envvar="SLAMON_BROKER",
     help="Kafka bootstrap server.",
 )
+PARTITIONS = click.option(
+    "--partitions",
+    type=click.IntRange(min=1),
+    default=12,
+    show_default=True,
+    envvar="SLAMON_PARTITIONS",
+    help="Partitions of the topics it creates (an existing input topic keeps its own).",
+)
 EVENTS_TOPIC = click.option(
     "--events-topic",
     default="slamon.ticket-events",
@@ -74,14 +82,7 @@ EVENTS_TOPIC = click.option(
     envvar="SLAMON_STORE",
     help="Table store URL: rocksdb:// (default when installed) or memory://.",
 )
-@click.option(
-    "--partitions",
-    type=click.IntRange(min=1),
-    default=12,
-    show_default=True,
-    envvar="SLAMON_PARTITIONS",
-    help="Partitions of topics the worker creates.",
-)
+@PARTITIONS
 @EVENTS_TOPIC
 @click.option(
     "--alerts-topic", default="slamon.alerts", show_default=True, envvar="SLAMON_ALERTS_TOPIC"
@@ -165,14 +166,7 @@ def worker_command(
 @click.argument("events", type=click.File("rb"))
 @BROKER
 @EVENTS_TOPIC
-@click.option(
-    "--partitions",
-    type=click.IntRange(min=1),
-    default=12,
-    show_default=True,
-    envvar="SLAMON_PARTITIONS",
-    help="Partitions if the topic must be created.",
-)
+@PARTITIONS
 @click.option(
     "--rate",
     type=click.FloatRange(min=0),
