@@ -432,3 +432,25 @@ async def test_first_final_outcomes_go_to_the_board_and_quiet_partitions_get_a_f
     assert [(s.key, s.value, s.partition) for s in h.ticks.sent] == [(None, b"board", 3)]
     await h.service.handle(FakeRecord(TICKS, 3, 0, None, b"board"))
     assert board.flushes == [3, 3, 3]
+
+
+@pytest.mark.asyncio
+async def test_an_unexpected_error_dead_letters_the_record_and_the_stream_goes_on() -> None:
+    """A bug on one record: dead-lettered as an internal error, counted, the next is processed."""
+    h = Harness()
+    engine = h.service.engine
+    real_ingest = engine.ingest
+
+    def failing_once(event: Any, now: int, shard: int = 0) -> Any:
+        if event.ticket_id == "BAD":
+            raise RuntimeError("boom")
+        return real_ingest(event, now, shard)
+
+    engine.ingest = failing_once  # type: ignore[method-assign]
+    await h.service.handle(event_record(created("BAD"), offset=0))
+    await h.service.handle(event_record(created("T1"), offset=1))
+    assert h.events("error") == 1
+    assert h.events("processed") == 1
+    [dead] = h.dead_letter.sent
+    assert dict(dead.headers or [])["slamon_error"] == b"internal error: RuntimeError: boom"
+    assert list(h.table) == [b"T1"]

@@ -72,7 +72,7 @@ class SlaMetrics(Collector):
     Counter takes a lock per increment, which costs more than the rest of the bookkeeping.
     """
 
-    EVENT_RESULTS = ("processed", "invalid", "duplicate", "late")
+    EVENT_RESULTS = ("processed", "invalid", "duplicate", "late", "error")
 
     def __init__(self, registry: CollectorRegistry, policy: SlaPolicy) -> None:
         self.event_counts = dict.fromkeys(self.EVENT_RESULTS, 0)
@@ -114,7 +114,7 @@ class SlaMetrics(Collector):
     # -- scrape ------------------------------------------------------------------------
     def collect(self) -> Iterator[Metric]:
         events = CounterMetricFamily(
-            "slamon_events", "Input records by result: processed, invalid, duplicate, late.",
+            "slamon_events", "Input records by result: processed, invalid, duplicate, late, error.",
             labels=["result"],
         )  # fmt: skip
         for result, count in self.event_counts.items():

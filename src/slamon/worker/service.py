@@ -119,7 +119,14 @@ class SlaService:
             await self._dead_letter(record, exc.reason)
             return
         now = self.clock()
-        alerts = self.engine.ingest(event, now, shard=record.partition)
+        try:
+            alerts = self.engine.ingest(event, now, shard=record.partition)
+        except Exception as exc:  # a bug on one record must not stop the stream
+            log.exception("record failed", ticket_id=event.ticket_id, partition=record.partition,
+                          offset=record.offset)  # fmt: skip
+            await self._dead_letter(record, f"internal error: {type(exc).__name__}: {exc}",
+                                    result="error")  # fmt: skip
+            return
         if alerts is None:
             self.metrics.event(self.engine.rejected or "duplicate")
             return
@@ -152,8 +159,8 @@ class SlaService:
         if ticket is not None:
             self.table[key] = orjson.dumps(self.engine.export(ticket))
 
-    async def _dead_letter(self, record: Record, reason: str) -> None:
-        self.metrics.event("invalid")
+    async def _dead_letter(self, record: Record, reason: str, result: str = "invalid") -> None:
+        self.metrics.event(result)
         log.warning(
             "invalid record", reason=reason, partition=record.partition, offset=record.offset
         )
