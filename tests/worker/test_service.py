@@ -7,6 +7,7 @@ resolution 2h, at risk at 90m). Instants are ``ns(minutes)`` after 2026-11-23T08
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -454,3 +455,23 @@ async def test_an_unexpected_error_dead_letters_the_record_and_the_stream_goes_o
     [dead] = h.dead_letter.sent
     assert dict(dead.headers or [])["slamon_error"] == b"internal error: RuntimeError: boom"
     assert list(h.table) == [b"T1"]
+
+
+@pytest.mark.asyncio
+async def test_a_failing_tick_does_not_end_absence_detection() -> None:
+    """The clock loop logs a failed tick and keeps going."""
+    h = Harness()
+    calls: list[int] = []
+
+    async def tick() -> float:
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("boom")
+        if len(calls) == 3:
+            raise asyncio.CancelledError  # stop the loop for the test
+        return 0.0
+
+    h.service.tick = tick  # type: ignore[method-assign]
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(h.service.run_clock(), timeout=5)
+    assert len(calls) == 3

@@ -235,7 +235,11 @@ class SlaService:
     async def run_clock(self) -> None:
         """Absence detection: wake at the next deadline, whether or not events arrive."""
         while True:
-            delay = await self.tick()
+            try:
+                delay = await self.tick()
+            except Exception:  # never let one bad ticket end absence detection
+                log.exception("clock tick failed")
+                delay = MAX_SLEEP_S
             self._wake.clear()
             self._wake_at = self.clock() + int(delay * NS_PER_S)
             if delay > 0:
