@@ -475,3 +475,17 @@ async def test_a_failing_tick_does_not_end_absence_detection() -> None:
     with pytest.raises(asyncio.CancelledError):
         await asyncio.wait_for(h.service.run_clock(), timeout=5)
     assert len(calls) == 3
+
+
+@pytest.mark.asyncio
+async def test_an_unreadable_snapshot_is_skipped_and_the_worker_becomes_ready() -> None:
+    """Recovery logs and skips a snapshot it cannot read; the others are restored."""
+    first = Harness()
+    await first.service.handle(event_record(created("T1"), partition=0))
+    table = dict(first.table)
+    table[b"BROKEN"] = b"not json"
+    table[b"FUTURE"] = orjson.dumps([99, 0, None, 0, 0, 0, [0, 0, 0], []])  # unknown version
+    h = Harness(table=table)
+    await h.service.on_recovered({0})
+    assert h.service.ready
+    assert set(h.service.engine.tickets) == {"T1"}

@@ -265,15 +265,22 @@ class SlaService:
         """
         now = self.clock()
         self.engine.drop({t.shard for t in self.engine.tickets.values()} - active)
-        restored = 0
+        restored = failed = 0
         for key, value in list(self.table.items()):
             ticket_id = key.decode()
             if ticket_id in self.engine.tickets:
                 continue
-            record = orjson.loads(value)
-            if record[1] not in active:
+            try:
+                record = orjson.loads(value)
+                if record[1] not in active:
+                    continue
+                alerts = self.engine.restore(ticket_id, record, now)
+            except Exception:  # one unreadable snapshot must not keep the worker unready
+                log.exception("snapshot not restored", ticket_id=ticket_id)
+                self.engine.tickets.pop(ticket_id, None)
+                failed += 1
                 continue
-            for alert in self.engine.restore(ticket_id, record, now):
+            for alert in alerts:
                 await self._emit(alert, now, by_clock=True)
             restored += 1
         await self._emit_outcomes(now)
@@ -285,6 +292,7 @@ class SlaService:
             "recovered",
             partitions=sorted(active),
             tickets_restored=restored,
+            snapshots_failed=failed,
             tickets=len(self.engine.tickets),
         )
 
