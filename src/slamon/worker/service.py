@@ -22,10 +22,10 @@ import structlog
 
 from slamon.adapters.cloudevents import decode_record, encode_alert, encode_outcome
 from slamon.adapters.metrics import SlaMetrics
-from slamon.core.decisions import Alert, Outcome
+from slamon.core.decisions import AT_RISK, Alert, Outcome
 from slamon.core.events import InvalidEvent
 from slamon.core.live import LiveEngine
-from slamon.core.timefmt import NS_PER_S
+from slamon.core.timefmt import NS_PER_S, format_rfc3339
 
 log = structlog.get_logger("slamon.worker")
 
@@ -176,13 +176,16 @@ class SlaService:
     # -- decisions out -----------------------------------------------------------------
     async def _emit(self, alert: Alert, now: int, *, by_clock: bool) -> None:
         self.metrics.alert(alert, now, by_clock=by_clock)
-        log.info(
+        # breaches and retractions are what on-call acts on; at-risk alerts only at debug
+        emit_log = log.debug if alert.type == AT_RISK else log.info
+        emit_log(
             "alert",
             type=alert.type,
             ticket_id=alert.ticket_id,
             sla=alert.sla,
             priority=alert.priority,
-            at=alert.at,
+            at=format_rfc3339(alert.at),
+            alert_id=alert.id,
         )
         await self.alerts.send(key=alert.ticket_id.encode(), value=encode_alert(alert, now))
 
