@@ -12,13 +12,13 @@ from typing import Any
 
 import orjson
 
+from slamon.adapters.jsonl import decode_line
 from slamon.core.decisions import Alert, Outcome
 from slamon.core.events import Event, InvalidEvent, parse_event
 from slamon.core.timefmt import format_rfc3339
 
 Headers = Iterable[tuple[str, bytes | None]]
 CE_PREFIX = "ce_"
-STRUCTURED_CONTENT_TYPE = b"application/cloudevents+json"
 ALERT_SOURCE = "/slamon"
 
 
@@ -49,23 +49,15 @@ def decode_record(key: bytes | None, value: bytes | None, headers: Headers, seq:
                 obj["data"] = orjson.loads(value)
             except orjson.JSONDecodeError as exc:
                 raise InvalidEvent(f"data is not valid JSON: {exc}") from None
-    else:
-        if value is None:
-            raise InvalidEvent("empty record (no value, no ce_specversion header)")
-        try:
-            obj = orjson.loads(value)
-        except orjson.JSONDecodeError as exc:
-            raise InvalidEvent(f"not valid JSON: {exc}") from None
-    event = parse_event(obj, seq)
+        event = parse_event(obj, seq)
+    elif value is None:
+        raise InvalidEvent("empty record (no value, no ce_specversion header)")
+    else:  # structured mode: the value is a JSON line like replay's
+        event = decode_line(value, seq)
     ticket = key.decode("utf-8", "replace") if key is not None else None
     if ticket != event.ticket_id:
         raise InvalidEvent(f"record key {ticket!r} must be the ticket id {event.ticket_id!r}")
     return event
-
-
-def encode_event(obj: dict[str, Any]) -> tuple[bytes, bytes]:
-    """A structured CloudEvent dict to ``(key, value)`` for the input topic."""
-    return str(obj.get("subject", "")).encode(), orjson.dumps(obj)
 
 
 def encode_alert(alert: Alert, detected_at: int) -> bytes:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import math
 from bisect import bisect_left
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 
 from prometheus_client import CollectorRegistry, disable_created_metrics
 from prometheus_client.core import (
@@ -23,7 +23,8 @@ from prometheus_client.registry import Collector
 from prometheus_client.utils import floatToGoString
 
 from slamon.core.decisions import Alert, Outcome
-from slamon.core.engine import Engine, Ticket
+from slamon.core.engine import Engine
+from slamon.core.live import tally_running
 from slamon.core.policy import PRIORITIES, SLAS, SlaPolicy
 from slamon.core.timefmt import NS_PER_S
 
@@ -102,7 +103,7 @@ class SlaMetrics(Collector):
     def outcome(self, outcome: Outcome, *, first: bool) -> None:
         key = (outcome.status, outcome.sla, outcome.priority)
         self.outcome_counts[key] = self.outcome_counts.get(key, 0) + 1
-        if first and outcome.stopped and outcome.status in ("met", "breached"):
+        if first and outcome.measured:
             self.durations[outcome.sla][outcome.priority].observe(outcome.elapsed_ns / NS_PER_S)
 
     def last_event(self, event_time: int) -> None:
@@ -178,32 +179,19 @@ class EngineCollector(Collector):
         zero = {(p, s): 0 for p in PRIORITIES for s in SLAS}
         return zero, dict(zero)
 
-    def _count(self, tickets: Iterable[Ticket], open_count: Counts, risk_count: Counts) -> None:
-        for ticket in tickets:
-            fold = ticket.fold
-            if fold.created_at is None or fold.cancelled_at is not None:
-                continue
-            for index, sla in enumerate(SLAS):
-                if fold.applicable(index) and not fold.stopped(index):
-                    key = (fold.priority, sla)
-                    open_count[key] += 1
-                    bit = 1 << index
-                    if ticket.risk_sent & bit and not ticket.standing & bit:
-                        risk_count[key] += 1
-
     async def refresh(self) -> None:
         """Recount in chunks, yielding between them; scrapes read the result."""
         open_count, risk_count = self._empty()
         tickets = list(self.engine.tickets.values())
         for start in range(0, len(tickets), REFRESH_CHUNK):
-            self._count(tickets[start : start + REFRESH_CHUNK], open_count, risk_count)
+            tally_running(tickets[start : start + REFRESH_CHUNK], open_count, risk_count)
             await asyncio.sleep(0)
         self.cached = (open_count, risk_count)
 
     def collect(self) -> Iterator[Metric]:
         if self.cached is None:
             open_count, risk_count = self._empty()
-            self._count(list(self.engine.tickets.values()), open_count, risk_count)
+            tally_running(list(self.engine.tickets.values()), open_count, risk_count)
         else:
             open_count, risk_count = self.cached
         open_pairs = GaugeMetricFamily(

@@ -44,7 +44,7 @@ class SlaStats:
             self.breached += 1
         elif status == OPEN:
             self.open += 1
-        if outcome.stopped and status in (MET, BREACH):
+        if outcome.measured:
             self.durations.append(outcome.elapsed_ns)
 
     def result(self) -> dict[str, Any]:

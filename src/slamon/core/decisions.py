@@ -60,6 +60,11 @@ class Outcome(NamedTuple):
     deadline: int | None
     stopped: bool
 
+    @property
+    def measured(self) -> bool:
+        """A duration the statistics count: a stopped clock, met or breached."""
+        return self.stopped and self.status in (MET, BREACH)
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "ticket_id": self.ticket_id,

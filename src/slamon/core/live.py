@@ -14,17 +14,38 @@ What differs from replay, each forced by running forever on a partitioned stream
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Iterable
 from typing import Any
 
 from slamon.core.decisions import Alert, Outcome
 from slamon.core.engine import Engine, Ticket
 from slamon.core.events import Event, compact
-from slamon.core.policy import SlaPolicy
+from slamon.core.policy import SLAS, SlaPolicy
 from slamon.core.tickets import ALL_SLAS
 
 SNAPSHOT_VERSION = 1
 DUPLICATE, LATE = "duplicate", "late"
 _EXPIRED_MEMORY = 100_000  # expired ticket ids remembered to recognise late events
+
+
+def tally_running(
+    tickets: Iterable[Ticket],
+    running: dict[tuple[str, str], int],
+    at_risk: dict[tuple[str, str], int],
+) -> None:
+    """Add each running (ticket, SLA) clock to ``running`` by (priority, SLA), and to
+    ``at_risk`` when its at-risk alert went out and no breach stands."""
+    for ticket in tickets:
+        fold = ticket.fold
+        if fold.created_at is None or fold.cancelled_at is not None:
+            continue
+        for index, sla in enumerate(SLAS):
+            if fold.applicable(index) and not fold.stopped(index):
+                key = (fold.priority, sla)
+                running[key] += 1
+                bit = 1 << index
+                if ticket.risk_sent & bit and not ticket.standing & bit:
+                    at_risk[key] += 1
 
 
 class LiveEngine(Engine):

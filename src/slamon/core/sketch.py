@@ -9,7 +9,7 @@ counts: cheap to merge across partitions and windows, and JSON-serialisable.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 
 DEFAULT_ACCURACY = 0.01
 _ZERO = "z"  # key of the bucket for values <= the smallest tracked value
@@ -72,11 +72,4 @@ class Sketch:
         buckets = data["b"]
         assert isinstance(buckets, Mapping)
         sketch.buckets = {str(k): int(v) for k, v in buckets.items()}
-        return sketch
-
-    @classmethod
-    def of(cls, values: Iterable[float], accuracy: float = DEFAULT_ACCURACY) -> Sketch:
-        sketch = cls(accuracy)
-        for value in values:
-            sketch.add(value)
         return sketch

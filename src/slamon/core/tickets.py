@@ -79,14 +79,6 @@ class TicketFold:
             return self.spans1, self.since1
         return self.spans2, self.since2
 
-    @property
-    def created(self) -> bool:
-        return self.created_at is not None
-
-    @property
-    def cancelled(self) -> bool:
-        return self.cancelled_at is not None
-
     def applicable(self, sla_index: int) -> bool:
         return sla_index != 1 or self.service == "onsite"
 
@@ -97,13 +89,6 @@ class TicketFold:
         if sla_index == 1:
             return self.arrived
         return self.resolved
-
-    def _should_run(self, sla_index: int) -> bool:
-        if self.cancelled_at is not None or not self.applicable(sla_index):
-            return False
-        if self.paused and self.pause_mask[sla_index]:
-            return False
-        return not self.stopped(sla_index)
 
     def apply(self, event: Event) -> int:
         """Apply one event that does not sort before any applied so far.
@@ -127,7 +112,8 @@ class TicketFold:
         else:
             # a new priority swaps targets and calendar; a cancel ends every SLA
             changed = ALL_SLAS if self._apply_update(event) else 0
-        # which clocks run now (_should_run, spelled out: this is the hottest loop)
+        # a clock runs while the ticket is live, the SLA applies and has not reached its end
+        # event, and no pause stops it (spelled out per clock: this is the hottest loop)
         at = event.time
         live = self.cancelled_at is None
         paused = self.paused

@@ -24,7 +24,7 @@ import faust
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from slamon.core.decisions import BREACH, MET, Outcome
+from slamon.core.decisions import Outcome
 from slamon.core.sketch import Sketch
 from slamon.core.timefmt import NS_PER_S
 
@@ -67,9 +67,7 @@ class LiveBoard:
         self.keys: set[str] = set()
 
     def add(self, outcome: Outcome, partition: int) -> None:
-        if outcome.sla not in BOARD_SLAS or not outcome.stopped:
-            return
-        if outcome.status not in (MET, BREACH):
+        if outcome.sla not in BOARD_SLAS or not outcome.measured:
             return
         key = f"{outcome.priority}|{outcome.sla}|{partition}"
         buffer = self.pending.setdefault(partition, {})
