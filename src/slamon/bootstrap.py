@@ -1,14 +1,34 @@
-"""The one place that wires slamon's parts together from settings."""
+"""The composition root: the one place that builds slamon's object graph.
+
+Production calls :func:`run_worker`; tests call :func:`build_service` with fakes
+(``slamon.testing``: a manual clock, list sinks, a dict as the table) and get the
+same service the Faust app drives.
+"""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Awaitable, Callable, MutableMapping
+from dataclasses import dataclass
 from importlib.resources import files
+from typing import TYPE_CHECKING
 
+from prometheus_client import CollectorRegistry
+
+from slamon.adapters.metrics import EngineCollector, SlaMetrics
+from slamon.adapters.outbox import Outbox, OutboxTopic
 from slamon.adapters.policy_yaml import load_policy, loads_policy
+from slamon.core.live import LiveEngine
 from slamon.core.policy import SlaPolicy
+from slamon.core.timefmt import NS_PER_S
+from slamon.worker.service import Board, Sink, SlaService
 from slamon.worker.settings import WorkerSettings
 
+if TYPE_CHECKING:
+    from slamon.worker.app import Declared
+
 DEFAULT_POLICY = "default-policy.yaml"
+Clock = Callable[[], int]  # wall clock, integer ns since the epoch
 
 
 def default_policy_text() -> str:
@@ -22,6 +42,110 @@ def load_policy_or_default(path: str | None) -> SlaPolicy:
     return load_policy(path)
 
 
+@dataclass(frozen=True)
+class Outputs:
+    """Where the worker's records go: outbox topics in production, list sinks in tests."""
+
+    alerts: Sink
+    outcomes: Sink
+    dead_letter: Sink
+    ticks: Sink
+    flush: Callable[[], Awaitable[None]] | None = None  # hands buffered records on
+
+
+@dataclass(frozen=True)
+class Service:
+    """The worker's object graph, ready to be driven by Faust or by a test."""
+
+    service: SlaService
+    engine: LiveEngine
+    gauges: EngineCollector
+    registry: CollectorRegistry
+
+
+def build_service(
+    policy: SlaPolicy,
+    settings: WorkerSettings,
+    *,
+    outputs: Outputs,
+    table: MutableMapping[bytes, bytes],
+    clock: Clock = time.time_ns,
+    registry: CollectorRegistry | None = None,
+    board: Board | None = None,
+    highwater: Callable[[int], int | None] | None = None,
+) -> Service:
+    """The engine, its metrics and the service around them, wired to ``outputs``."""
+    registry = registry if registry is not None else CollectorRegistry(auto_describe=True)
+    engine = LiveEngine(policy, retention_ns=int(settings.retention_s * NS_PER_S))
+    service = SlaService(
+        engine,
+        SlaMetrics(registry, policy),
+        table=table,
+        alerts=outputs.alerts,
+        outcomes=outputs.outcomes,
+        dead_letter=outputs.dead_letter,
+        ticks=outputs.ticks,
+        ticks_topic=settings.topics.ticks(settings.app_id),
+        board=board,
+        flush=outputs.flush,
+        clock=clock,
+    )
+    known = highwater or (lambda _partition: None)
+    gauges = EngineCollector(engine, lambda: service.lag(known))
+    registry.register(gauges)
+    return Service(service, engine, gauges, registry)
+
+
+def build_worker(
+    settings: WorkerSettings,
+    policy: SlaPolicy,
+    *,
+    clock: Clock = time.time_ns,
+    registry: CollectorRegistry | None = None,
+) -> tuple[Declared, Service]:
+    """The Faust app with the service wired in: outbox topics, the ticket table, the board."""
+    from faust.types import TP  # noqa: PLC0415  (faust is slow to import: not for --help)
+
+    from slamon.adapters.private_api import aiokafka_producer, set_persisted_offset  # noqa: PLC0415
+    from slamon.worker import app as faust_app  # noqa: PLC0415
+    from slamon.worker.board import BoardCollector  # noqa: PLC0415
+
+    declared = faust_app.declare(settings, clock)
+    app, topics = declared.app, settings.topics
+    outbox = Outbox(lambda: aiokafka_producer(app))
+    outbox.on_delivered(
+        declared.changelog,
+        lambda partition, offset: set_persisted_offset(
+            declared.table, declared.changelog, partition, offset
+        ),
+    )
+
+    def topic(name: str) -> OutboxTopic:
+        return OutboxTopic(outbox, name)
+
+    def highwater(partition: int) -> int | None:
+        try:
+            return int(app.consumer.highwater(TP(topics.events, partition)))
+        except Exception:  # not assigned, or the consumer is not up yet
+            return None
+
+    outputs = Outputs(
+        alerts=topic(topics.alerts),
+        outcomes=topic(topics.outcomes),
+        dead_letter=topic(topics.dead_letter),
+        ticks=topic(topics.ticks(settings.app_id)),
+        flush=outbox.flush,
+    )
+    table = faust_app.TicketTable(declared.table, declared.changelog, outbox)
+    built = build_service(
+        policy, settings, outputs=outputs, table=table, clock=clock, registry=registry,
+        board=declared.board, highwater=highwater,
+    )  # fmt: skip
+    built.registry.register(BoardCollector(declared.board))
+    faust_app.serve(declared, built.service, built.gauges, built.registry, topics.events)
+    return declared, built
+
+
 def run_worker(settings: WorkerSettings, policy: SlaPolicy) -> None:
     """Wire and run the Kafka worker until SIGINT/SIGTERM."""
     import asyncio  # noqa: PLC0415
@@ -30,7 +154,6 @@ def run_worker(settings: WorkerSettings, policy: SlaPolicy) -> None:
 
     from slamon.adapters.kafka import ensure_topics  # noqa: PLC0415
     from slamon.logs import configure_logging  # noqa: PLC0415
-    from slamon.worker.app import create_app  # noqa: PLC0415
 
     configure_logging(settings.log_level, json=settings.log_json)
     settings = asyncio.run(_match_input_partitions(settings))
@@ -39,9 +162,9 @@ def run_worker(settings: WorkerSettings, policy: SlaPolicy) -> None:
              topics.dead_letter]  # fmt: skip
     asyncio.run(ensure_topics(settings.broker, names, settings.partitions))
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    wired = create_app(settings, policy)
+    declared, _ = build_worker(settings, policy)
     worker = faust.Worker(
-        wired.app, loglevel=settings.log_level, override_logging=False, redirect_stdouts=False,
+        declared.app, loglevel=settings.log_level, override_logging=False, redirect_stdouts=False,
         quiet=True,
     )  # fmt: skip
     worker.execute_from_commandline()

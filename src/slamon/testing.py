@@ -1,18 +1,22 @@
-"""Helpers for tests and examples: event builders and a ready-made small policy.
+"""Helpers for tests and examples: event builders, a small policy, a manual clock, fakes.
 
-Public so that users can test their own policies and integrations the same way.
+Public so that users can test their own policies and integrations the same way:
+``slamon.bootstrap.build_service`` wired with :class:`ManualClock`, :class:`ListSink`
+and a dict as the table is the worker without Kafka.
 """
 
 from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
 
 from slamon.core.policy import SlaPolicy, policy_from_dict
+from slamon.core.timefmt import parse_rfc3339
 
 BASE_TIME = datetime.fromisoformat("2026-11-23T08:00:00+00:00")  # a Monday
 
@@ -21,6 +25,73 @@ def at(minutes: float = 0, *, base: datetime = BASE_TIME) -> str:
     """RFC 3339 time ``minutes`` after ``base`` (UTC, millisecond precision)."""
     moment = base + timedelta(minutes=minutes)
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def instant(minutes: float = 0, *, base: datetime = BASE_TIME) -> int:
+    """The instant of :func:`at` in integer nanoseconds, the core's unit."""
+    return parse_rfc3339(at(minutes, base=base))
+
+
+class ManualClock:
+    """A wall clock in integer ns that moves only when told to."""
+
+    def __init__(self, now: int) -> None:
+        self.now = now
+
+    def __call__(self) -> int:
+        return self.now
+
+    def advance(self, ns: int) -> int:
+        self.now += ns
+        return self.now
+
+
+@dataclass
+class Sent:
+    """One record handed to a :class:`ListSink`."""
+
+    key: bytes | None
+    value: bytes | None
+    partition: int | None
+    headers: list[tuple[str, bytes]] | None
+
+
+class ListSink:
+    """A topic that keeps what was sent to it, in order."""
+
+    def __init__(self) -> None:
+        self.sent: list[Sent] = []
+
+    async def send(
+        self,
+        *,
+        key: bytes | None,
+        value: bytes | None,
+        partition: int | None = None,
+        headers: list[tuple[str, bytes]] | None = None,
+    ) -> None:
+        self.sent.append(Sent(key, value, partition, headers))
+
+    def values(self) -> list[Any]:
+        """The decoded JSON values sent so far."""
+        return [orjson.loads(s.value or b"null") for s in self.sent]
+
+
+@dataclass
+class Record:
+    """A consumed Kafka record, as the worker's service reads one."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    headers: Any = field(default_factory=list)
+
+
+def event_record(event: dict[str, Any], topic: str, partition: int = 0, offset: int = 0) -> Record:
+    """A structured-mode CloudEvent record keyed by the event's subject."""
+    return Record(topic, partition, offset, str(event["subject"]).encode(), orjson.dumps(event))
 
 
 class EventLog:

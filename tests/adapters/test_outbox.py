@@ -71,7 +71,7 @@ def _values(producer: FakeProducer, topic: str, partition: int) -> list[bytes | 
 async def test_keyed_records_land_where_kafkas_default_partitioner_puts_them() -> None:
     """murmur2 of the key, like the Java client and aiokafka: consumers find a ticket's records."""
     producer = FakeProducer()
-    outbox = Outbox(lambda: producer)  # type: ignore[arg-type,return-value]
+    outbox = Outbox(lambda: producer)
     keys = [f"T-{i}".encode() for i in range(50)]
     for key in keys:
         outbox.add("alerts", key, b"v:" + key)
@@ -89,7 +89,7 @@ async def test_keyed_records_land_where_kafkas_default_partitioner_puts_them() -
 async def test_explicit_partition_and_headers_are_kept() -> None:
     """A changelog record goes to the partition it is given, with its headers."""
     producer = FakeProducer()
-    outbox = Outbox(lambda: producer)  # type: ignore[arg-type,return-value]
+    outbox = Outbox(lambda: producer)
     outbox.add("changelog", b"T-1", b"snap", 2, [("h", b"1")])
     outbox.add("changelog", b"T-1", None, 2)  # a tombstone
     await outbox.flush()
@@ -102,7 +102,7 @@ async def test_explicit_partition_and_headers_are_kept() -> None:
 async def test_a_full_batch_is_sent_and_order_is_kept() -> None:
     """Records beyond a batch's capacity start a new batch; the partition's order holds."""
     producer = FakeProducer(capacity=3)
-    outbox = Outbox(lambda: producer)  # type: ignore[arg-type,return-value]
+    outbox = Outbox(lambda: producer)
     for i in range(7):
         outbox.add("outcomes", b"k", str(i).encode(), 1)
     await outbox.flush()
@@ -114,7 +114,7 @@ async def test_a_full_batch_is_sent_and_order_is_kept() -> None:
 async def test_concurrent_flushes_do_not_reorder_a_partition() -> None:
     """A flush started while another is sending waits: a retraction never overtakes its breach."""
     producer = FakeProducer()
-    outbox = Outbox(lambda: producer)  # type: ignore[arg-type,return-value]
+    outbox = Outbox(lambda: producer)
     outbox.add("alerts", b"other", b"first-q", 0)
     outbox.add("alerts", b"T", b"breached", 1)
     first = asyncio.create_task(outbox.flush())
@@ -128,7 +128,7 @@ async def test_concurrent_flushes_do_not_reorder_a_partition() -> None:
 async def test_delivery_reports_the_last_offset_of_each_batch() -> None:
     """The table's persisted offset follows the changelog: last offset of each written batch."""
     producer = FakeProducer(capacity=2)
-    outbox = Outbox(lambda: producer)  # type: ignore[arg-type,return-value]
+    outbox = Outbox(lambda: producer)
     seen: list[tuple[int, int]] = []
     outbox.on_delivered("changelog", lambda partition, offset: seen.append((partition, offset)))
     for i in range(3):  # batches of 2 then 1: offsets 0-1, then 2

@@ -9,25 +9,13 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
-import uuid
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from pathlib import Path
 
-import orjson
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
-from prometheus_client.parser import text_string_to_metric_families
 
-from slamon.adapters.kafka import Message, publish_lines, read_topic
-from slamon.core.decisions import BREACHED, alert_id
-from slamon.core.timefmt import format_rfc3339
+from tests.integration.harness import Deployment
 
 DEFAULT_BROKER = "127.0.0.1:9092"
 CONNECT_TIMEOUT_S = 15.0
@@ -78,102 +66,6 @@ def kafka_bootstrap() -> str:
     return bootstrap
 
 
-# -- a real worker process ---------------------------------------------------------------
-class Worker:
-    """`slamon worker` in a subprocess, with its own topics and consumer group."""
-
-    def __init__(self, args: list[str], env: dict[str, str], port: int, log: Path) -> None:
-        self.args, self.env, self.port, self.log_path = args, env, port, log
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self, ready_timeout_s: float = 60.0) -> Worker:
-        with self.log_path.open("ab") as log:  # the child keeps its own descriptor
-            self.proc = subprocess.Popen(self.args, env=self.env, stdout=log, stderr=log)
-        deadline = time.monotonic() + ready_timeout_s
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                pytest.fail(f"worker exited with {self.proc.returncode}; log: {self.log_path}")
-            if self.get("/readyz", quiet=True) is not None:
-                return self
-            time.sleep(0.2)
-        pytest.fail(f"worker not ready within {ready_timeout_s}s; log: {self.log_path}")
-
-    def get(self, path: str, *, quiet: bool = False) -> str | None:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=5) as r:
-                return str(r.read().decode())
-        except (urllib.error.URLError, OSError):
-            if quiet:
-                return None
-            raise
-
-    def metric(self, name: str, **labels: str) -> float:
-        """The sum of a metric's samples whose labels include ``labels``."""
-        text = self.get("/metrics") or ""
-        total = 0.0
-        for family in text_string_to_metric_families(text):
-            for sample in family.samples:
-                wanted = all(sample.labels.get(k) == v for k, v in labels.items())
-                if sample.name == name and wanted:
-                    total += sample.value
-        return total
-
-    def kill(self, sig: int = signal.SIGKILL) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-
-
-@dataclass
-class Deployment:
-    """One test's worker settings: unique app id (consumer group) and topic names."""
-
-    bootstrap: str
-    tmp: Path
-    policy: Path | None = None
-    partitions: int = 4
-    app_id: str = field(default_factory=lambda: f"t{uuid.uuid4().hex[:10]}")
-    workers: list[Worker] = field(default_factory=list)
-
-    def topic(self, name: str) -> str:
-        return f"{self.app_id}.{name}"
-
-    def worker(self, index: int = 0) -> Worker:
-        port = _free_port()
-        args = [
-            sys.executable, "-m", "slamon.cli", "worker",
-            "--broker", f"kafka://{self.bootstrap}", "--app-id", self.app_id,
-            "--web-port", str(port), "--data-dir", str(self.tmp / f"data-{index}"),
-            "--store", "memory://", "--partitions", str(self.partitions),
-            "--events-topic", self.topic("events"), "--alerts-topic", self.topic("alerts"),
-            "--outcomes-topic", self.topic("outcomes"),
-            "--dead-letter-topic", self.topic("dead-letter"),
-            "--session-timeout", "6s", "--log-level", "info",
-        ]  # fmt: skip
-        if self.policy is not None:
-            args += ["--policy", str(self.policy)]
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        worker = Worker(args, env, port, self.tmp / f"worker-{index}.log")
-        self.workers.append(worker)
-        return worker
-
-    def publish(self, lines: list[bytes]) -> None:
-        asyncio.run(publish_lines(self.bootstrap, self.topic("events"), lines))
-
-    def read(self, name: str) -> list[Message]:
-        return asyncio.run(read_topic(self.bootstrap, self.topic(name), idle_s=0.5))
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def deployment(kafka_bootstrap: str, tmp_path: Path) -> Iterator[Deployment]:
     """A fresh app id and topic set; every worker started from it is killed afterwards."""
@@ -181,68 +73,3 @@ def deployment(kafka_bootstrap: str, tmp_path: Path) -> Iterator[Deployment]:
     yield deploy
     for worker in deploy.workers:
         worker.kill(signal.SIGTERM)
-
-
-def wait_until(check: Callable[[], bool], timeout_s: float, what: str) -> None:
-    """Poll ``check`` until true; fail with ``what`` after ``timeout_s`` (bounded tests)."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.25)
-    pytest.fail(f"timed out after {timeout_s}s waiting for {what}")
-
-
-SHORT_POLICY = """\
-apiVersion: slamon/v1
-kind: SlaPolicy
-metadata: {name: short}
-spec:
-  warn_at: 0.5
-  priorities:
-    P1: {first_response: 4s, onsite_arrival: 6s, resolution: 8s}
-    P2: {first_response: 6s, onsite_arrival: 8s, resolution: 10s}
-    P3: {first_response: 8s, onsite_arrival: 10s, resolution: 12s}
-    P4: {first_response: 10s, onsite_arrival: 12s, resolution: 14s}
-"""
-
-
-def short_policy(tmp: Path) -> Path:
-    """Targets of seconds on the 24x7 calendar: deadlines pass while a test watches."""
-    path = tmp / "short-policy.yaml"
-    path.write_text(SHORT_POLICY)
-    return path
-
-
-def created_now(count: int, prefix: str, start_ns: int) -> list[bytes]:
-    """``ticket.created`` events stamped ``start_ns``, P1..P4 in turn, every other on site."""
-    lines = []
-    for i in range(count):
-        data = {"priority": f"P{i % 4 + 1}", "service": "onsite" if i % 2 else "remote"}
-        lines.append(orjson.dumps({
-            "specversion": "1.0", "id": f"{prefix}-c{i}", "source": "/test",
-            "type": "ticket.created", "subject": f"{prefix}-{i}",
-            "time": format_rfc3339(start_ns), "data": data,
-        }))  # fmt: skip
-    return lines
-
-
-def expected_breach_ids(lines: list[bytes]) -> set[str]:
-    """Ids of the first breach alert of every applicable SLA of never-answered tickets."""
-    ids = set()
-    for line in lines:
-        event = orjson.loads(line)
-        slas = ["first_response", "resolution"]
-        if event["data"]["service"] == "onsite":
-            slas.append("onsite_arrival")
-        ids.update(alert_id(event["subject"], sla, BREACHED, 1) for sla in slas)
-    return ids
-
-
-def alert_ids(messages: list[Message], kind: str = BREACHED) -> list[str]:
-    out = []
-    for message in messages:
-        alert = orjson.loads(message.value or b"")
-        if alert["type"] == kind:
-            out.append(alert["id"])
-    return out

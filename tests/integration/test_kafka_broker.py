@@ -54,6 +54,7 @@ async def test_keyed_records_round_trip_through_a_three_partition_topic(
         )
         await consumer.start()
         received: dict[str, tuple[str, int]] = {}  # value -> (key, partition)
+        order_of_key: dict[str, list[str]] = defaultdict(list)  # key -> values as consumed
         try:
             async with asyncio.timeout(CONSUME_TIMEOUT_S):
                 while len(received) < RECORDS:
@@ -62,7 +63,9 @@ async def test_keyed_records_round_trip_through_a_three_partition_topic(
                         for record in records:
                             assert record.key is not None
                             assert record.value is not None
-                            received[record.value.decode()] = (record.key.decode(), tp.partition)
+                            key, value = record.key.decode(), record.value.decode()
+                            received[value] = (key, tp.partition)
+                            order_of_key[key].append(value)
             assert consumer.partitions_for_topic(topic) == set(range(PARTITIONS))
         finally:
             await consumer.stop()
@@ -75,5 +78,8 @@ async def test_keyed_records_round_trip_through_a_three_partition_topic(
     for key, partition in received.values():
         partitions_of_key[key].add(partition)
     assert all(len(parts) == 1 for parts in partitions_of_key.values()), partitions_of_key
+    # Each key's records come back in the order they were produced (values count up).
+    assert all(values == sorted(values) for values in order_of_key.values()), order_of_key
+    assert sum(len(values) for values in order_of_key.values()) == RECORDS  # no redelivery
     # The keys did spread: the topic really has several partitions in use.
     assert len(set().union(*partitions_of_key.values())) > 1

@@ -7,7 +7,7 @@ import time
 import orjson
 
 from slamon.core.timefmt import NS_PER_S, format_rfc3339
-from tests.integration.conftest import Deployment, wait_until
+from tests.integration.harness import Deployment, wait_until
 
 
 def test_first_responses_reach_the_board_windows_even_when_traffic_stops(

@@ -15,7 +15,7 @@ from slamon.bootstrap import load_policy_or_default
 from slamon.core.decisions import BREACHED, RETRACTED
 from slamon.replay import replay
 from slamon.simulate import generate_log
-from tests.integration.conftest import Deployment, wait_until
+from tests.integration.harness import Deployment, wait_until
 
 FINAL = {"met", "breached", "cancelled", "not_applicable"}
 

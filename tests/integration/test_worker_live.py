@@ -10,7 +10,7 @@ import orjson
 
 from slamon.core.decisions import BREACHED
 from slamon.core.timefmt import NS_PER_S, parse_rfc3339
-from tests.integration.conftest import (
+from tests.integration.harness import (
     Deployment,
     alert_ids,
     created_now,

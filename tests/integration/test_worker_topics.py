@@ -7,7 +7,7 @@ import time
 
 from slamon.adapters.kafka import partition_count, producer
 from slamon.core.timefmt import NS_PER_S, format_rfc3339
-from tests.integration.conftest import Deployment, created_now, wait_until
+from tests.integration.harness import Deployment, created_now, wait_until
 
 
 def test_worker_follows_the_partition_count_of_an_existing_input_topic(

@@ -1,6 +1,7 @@
-"""SlaService, the worker's shell, driven with hand-written fakes: no Kafka, no Faust.
+"""SlaService, the worker's shell, wired by the composition root to fakes: no Kafka, no Faust.
 
-Sinks record what is sent, the table is a dict, the clock is set by hand. Policy:
+``bootstrap.build_service`` builds the same service the Faust app drives; here the
+sinks are ``ListSink``s, the table is a dict, the clock a ``ManualClock``. Policy:
 ``small_policy`` (24x7; P1 first response 10m, at risk at 0.75 x 10m = 7.5m;
 resolution 2h, at risk at 90m). Instants are ``ns(minutes)`` after 2026-11-23T08:00Z.
 """
@@ -8,95 +9,40 @@ resolution 2h, at risk at 90m). Instants are ``ns(minutes)`` after 2026-11-23T08
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 import pytest
-from prometheus_client import CollectorRegistry
+import structlog
+import structlog.testing
 
-from slamon.adapters.metrics import SlaMetrics
+from slamon.bootstrap import Outputs, build_service
 from slamon.core.decisions import alert_id
-from slamon.core.live import LiveEngine
-from slamon.core.timefmt import NS_PER_S, parse_rfc3339
-from slamon.testing import EventLog, at, small_policy
-from slamon.worker.service import SlaService
+from slamon.core.timefmt import NS_PER_S
+from slamon.testing import EventLog, ListSink, ManualClock, Record, at, small_policy
+from slamon.testing import event_record as _event_record
+from slamon.testing import instant as ns
+from slamon.worker.settings import Topics, WorkerSettings
 
-INPUT, TICKS = "ticket-events", "slamon-ticks"
+INPUT = "ticket-events"
 MIN = 60 * NS_PER_S
-RETENTION = 60 * MIN
+SETTINGS = WorkerSettings(app_id="slamon", topics=Topics(events=INPUT), retention_s=3600.0)
+TICKS = SETTINGS.topics.ticks(SETTINGS.app_id)
 POLICY = small_policy()
 
 
-def ns(minutes: float) -> int:
-    return parse_rfc3339(at(minutes))
-
-
-@dataclass
-class Sent:
-    key: bytes | None
-    value: bytes | None
-    partition: int | None
-    headers: list[tuple[str, bytes]] | None
-
-
-class FakeSink:
-    """A topic that keeps what was sent to it."""
-
-    def __init__(self) -> None:
-        self.sent: list[Sent] = []
-
-    async def send(
-        self,
-        *,
-        key: bytes | None,
-        value: bytes | None,
-        partition: int | None = None,
-        headers: list[tuple[str, bytes]] | None = None,
-    ) -> None:
-        self.sent.append(Sent(key, value, partition, headers))
-
-
-@dataclass
-class FakeRecord:
-    topic: str
-    partition: int
-    offset: int
-    key: bytes | None
-    value: bytes | None
-    headers: Any = field(default_factory=list)
-
-
-class FakeClock:
-    """Wall clock in ns, moved by assignment."""
-
-    def __init__(self, now: int) -> None:
-        self.now = now
-
-    def __call__(self) -> int:
-        return self.now
-
-
 class Harness:
-    """A service wired to fakes, with its registry for metric reads."""
+    """The service as the composition root builds it, wired to fakes."""
 
     def __init__(self, now: int | None = None, table: dict[bytes, bytes] | None = None) -> None:
-        self.registry = CollectorRegistry()
         self.table: dict[bytes, bytes] = {} if table is None else table
-        self.alerts, self.outcomes = FakeSink(), FakeSink()
-        self.dead_letter, self.ticks = FakeSink(), FakeSink()
-        self.clock = FakeClock(ns(0) if now is None else now)
-        self.service = SlaService(
-            LiveEngine(POLICY, retention_ns=RETENTION),
-            SlaMetrics(self.registry, POLICY),
-            table=self.table,
-            alerts=self.alerts,
-            outcomes=self.outcomes,
-            dead_letter=self.dead_letter,
-            ticks=self.ticks,
-            ticks_topic=TICKS,
-            clock=self.clock,
-        )
+        self.alerts, self.outcomes = ListSink(), ListSink()
+        self.dead_letter, self.ticks = ListSink(), ListSink()
+        self.clock = ManualClock(ns(0) if now is None else now)
+        outputs = Outputs(self.alerts, self.outcomes, self.dead_letter, self.ticks)
+        built = build_service(POLICY, SETTINGS, outputs=outputs, table=self.table,
+                              clock=self.clock)  # fmt: skip
+        self.service, self.registry = built.service, built.registry
 
     def metric(self, name: str, labels: dict[str, str] | None = None) -> float | None:
         return self.registry.get_sample_value(name, labels or {})
@@ -105,12 +51,12 @@ class Harness:
         return self.metric("slamon_events_total", {"result": result})
 
     def alert_events(self) -> list[dict[str, Any]]:
-        return [orjson.loads(s.value or b"") for s in self.alerts.sent]
+        return self.alerts.values()
 
 
-def event_record(obj: dict[str, Any], partition: int = 0, offset: int = 0) -> FakeRecord:
-    """A structured-mode record keyed by the event's subject."""
-    return FakeRecord(INPUT, partition, offset, obj["subject"].encode(), orjson.dumps(obj))
+def event_record(obj: dict[str, Any], partition: int = 0, offset: int = 0) -> Record:
+    """A structured-mode record of the input topic keyed by the event's subject."""
+    return _event_record(obj, INPUT, partition, offset)
 
 
 def created(ticket: str = "T1", minute: float = 0, priority: str = "P1") -> dict[str, Any]:
@@ -146,7 +92,7 @@ async def test_valid_record_is_processed_and_snapshotted() -> None:
 async def test_invalid_json_goes_to_the_dead_letter_topic() -> None:
     """Unparseable JSON: original key and value dead-lettered with the reason and the source."""
     h = Harness()
-    record = FakeRecord(INPUT, 3, 17, b"T1", b"{not json", [("trace", b"abc")])
+    record = Record(INPUT, 3, 17, b"T1", b"{not json", [("trace", b"abc")])
     await h.service.handle(record)
     [sent] = h.dead_letter.sent
     assert (sent.key, sent.value) == (b"T1", b"{not json")
@@ -189,9 +135,7 @@ async def test_binary_mode_record_is_processed() -> None:
         ("ce_subject", b"T1"),
         ("ce_time", at(0).encode()),
     ]
-    await h.service.handle(
-        FakeRecord(INPUT, 0, 0, b"T1", orjson.dumps({"priority": "P2"}), headers)
-    )
+    await h.service.handle(Record(INPUT, 0, 0, b"T1", orjson.dumps({"priority": "P2"}), headers))
     assert h.events("processed") == 1
     assert h.dead_letter.sent == []
     ticket = h.service.engine.tickets["T1"]
@@ -220,7 +164,7 @@ async def test_event_for_an_expired_ticket_is_counted_late() -> None:
     await h.service.handle(event_record(cancel, offset=1))
     h.clock.now = ns(60)  # final since 0 + 1h retention
     await h.service.tick()
-    await h.service.handle(FakeRecord(TICKS, 0, 0, b"T1", b"expire"))
+    await h.service.handle(Record(TICKS, 0, 0, b"T1", b"expire"))
     survey = EventLog().add("survey.submitted", "T1", at(61), {"score": 8}, id="s")
     await h.service.handle(event_record(survey, offset=2))
     assert h.events("late") == 1
@@ -266,7 +210,7 @@ async def test_persist_tick_writes_the_current_snapshot() -> None:
     await h.service.tick()
     assert snapshot(h)[4:6] == [0, 0]  # the clock does not write the table itself
     [tick] = h.ticks.sent
-    await h.service.handle(FakeRecord(TICKS, tick.partition or 0, 0, tick.key, tick.value))
+    await h.service.handle(Record(TICKS, tick.partition or 0, 0, tick.key, tick.value))
     assert snapshot(h)[4:6] == [1, 1]  # bit 0 = first_response: at risk sent, breach stands
     assert h.events("processed") == 1  # ticks are not input events
 
@@ -275,7 +219,7 @@ async def test_persist_tick_writes_the_current_snapshot() -> None:
 async def test_persist_tick_for_an_unknown_ticket_writes_nothing() -> None:
     """A persist tick for a ticket the engine no longer holds leaves the table alone."""
     h = Harness()
-    await h.service.handle(FakeRecord(TICKS, 0, 0, b"gone", b"persist"))
+    await h.service.handle(Record(TICKS, 0, 0, b"gone", b"persist"))
     assert h.table == {}
 
 
@@ -292,7 +236,7 @@ async def test_expired_ticket_is_removed_from_the_table_via_an_expire_tick() -> 
     await h.service.tick()
     assert [(s.key, s.value, s.partition) for s in h.ticks.sent] == [(b"T1", b"expire", 1)]
     assert "T1" not in h.service.engine.tickets
-    await h.service.handle(FakeRecord(TICKS, 1, 0, b"T1", b"expire"))
+    await h.service.handle(Record(TICKS, 1, 0, b"T1", b"expire"))
     assert h.table == {}
 
 
@@ -431,7 +375,7 @@ async def test_first_final_outcomes_go_to_the_board_and_quiet_partitions_get_a_f
     board.to_ask = [3]
     await h.service.tick()
     assert [(s.key, s.value, s.partition) for s in h.ticks.sent] == [(None, b"board", 3)]
-    await h.service.handle(FakeRecord(TICKS, 3, 0, None, b"board"))
+    await h.service.handle(Record(TICKS, 3, 0, None, b"board"))
     assert board.flushes == [3, 3, 3]
 
 
@@ -472,9 +416,11 @@ async def test_a_failing_tick_does_not_end_absence_detection() -> None:
         return 0.0
 
     h.service.tick = tick  # type: ignore[method-assign]
-    with pytest.raises(asyncio.CancelledError):
+    with structlog.testing.capture_logs() as logs, pytest.raises(asyncio.CancelledError):
         await asyncio.wait_for(h.service.run_clock(), timeout=5)
     assert len(calls) == 3
+    assert [(e["event"], e["log_level"]) for e in logs] == [("clock tick failed", "error")]
+    assert logs[0]["exc_info"] is True
 
 
 @pytest.mark.asyncio
@@ -486,6 +432,11 @@ async def test_an_unreadable_snapshot_is_skipped_and_the_worker_becomes_ready() 
     table[b"BROKEN"] = b"not json"
     table[b"FUTURE"] = orjson.dumps([99, 0, None, 0, 0, 0, [0, 0, 0], []])  # unknown version
     h = Harness(table=table)
-    await h.service.on_recovered({0})
+    with structlog.testing.capture_logs() as logs:
+        await h.service.on_recovered({0})
     assert h.service.ready
     assert set(h.service.engine.tickets) == {"T1"}
+    failed = sorted(e["ticket_id"] for e in logs if e["event"] == "snapshot not restored")
+    assert failed == ["BROKEN", "FUTURE"]
+    [summary] = [e for e in logs if e["event"] == "recovered"]
+    assert (summary["tickets_restored"], summary["snapshots_failed"]) == (1, 2)

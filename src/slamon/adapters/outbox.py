@@ -11,13 +11,36 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
-from aiokafka import AIOKafkaProducer
 from aiokafka.partitioner import murmur2
 
 Headers = list[tuple[str, bytes]]
 Delivered = Callable[[int, int], None]
+
+
+class Batch(Protocol):
+    """aiokafka's ``BatchBuilder``, as far as the outbox uses it."""
+
+    def append(
+        self, *, key: bytes | None, value: bytes | None, timestamp: int | None, headers: Headers
+    ) -> object | None: ...
+
+    def close(self) -> None: ...
+
+    def record_count(self) -> int: ...
+
+
+class BatchProducer(Protocol):
+    """The part of ``AIOKafkaProducer`` the outbox needs (fakes implement just this)."""
+
+    async def partitions_for(self, topic: str) -> set[int]: ...
+
+    def create_batch(self) -> Any: ...
+
+    async def send_batch(
+        self, batch: Any, topic: str, *, partition: int
+    ) -> asyncio.Future[Any]: ...
 
 
 def partition_for(key: bytes | None, partitions: list[int], counter: int) -> int:
@@ -30,7 +53,7 @@ def partition_for(key: bytes | None, partitions: list[int], counter: int) -> int
 class Outbox:
     """Buffers records until :meth:`flush`; the producer is looked up lazily."""
 
-    def __init__(self, producer: Callable[[], AIOKafkaProducer]) -> None:
+    def __init__(self, producer: Callable[[], BatchProducer]) -> None:
         self._producer = producer
         self._pending: list[tuple[str, bytes | None, bytes | None, int | None, Headers]] = []
         self._partitions: dict[str, list[int]] = {}
@@ -61,7 +84,7 @@ class Outbox:
             return
         producer = self._producer()
         pending, self._pending = self._pending, []
-        batches: dict[tuple[str, int], Any] = {}
+        batches: dict[tuple[str, int], Batch] = {}
         for topic, key, value, chosen, headers in pending:
             partition = chosen
             if partition is None:
@@ -83,7 +106,7 @@ class Outbox:
         self.flushed += len(pending)
 
     async def _send(
-        self, producer: AIOKafkaProducer, batch: Any, topic: str, partition: int
+        self, producer: BatchProducer, batch: Batch, topic: str, partition: int
     ) -> None:
         count = batch.record_count()
         future = await producer.send_batch(batch, topic, partition=partition)
@@ -95,3 +118,17 @@ class Outbox:
                     callback(partition, sent.result().offset + count - 1)
 
             future.add_done_callback(done)
+
+
+class OutboxTopic:
+    """One topic of an outbox as a sink with the ``send`` of the worker's ``Sink``."""
+
+    def __init__(self, outbox: Outbox, topic: str) -> None:
+        self.outbox = outbox
+        self.topic = topic
+
+    async def send(
+        self, *, key: bytes | None, value: bytes | None, partition: int | None = None,
+        headers: Headers | None = None,
+    ) -> None:  # fmt: skip
+        self.outbox.add(self.topic, key, value, partition, headers)

@@ -1,29 +1,25 @@
-"""Builds the Faust app: topics, the ticket table, the agent, the clock task, web pages.
+"""Faust declarations: the app, its topics and tables, the agent, the tasks, the web pages.
 
-Nothing here decides anything about SLAs: records go to :class:`SlaService`.
+Nothing here builds the service or decides anything about SLAs; the composition
+root (:mod:`slamon.bootstrap`) wires :class:`SlaService` in between.
 """
 
 from __future__ import annotations
 
 import asyncio
-import weakref
-from collections.abc import Iterator, MutableMapping
+from collections.abc import Callable, Iterator, MutableMapping
 from dataclasses import dataclass
 from typing import Any, cast
 
 import faust
-from aiokafka import AIOKafkaProducer
-from faust.streams import _current_event, current_event
 from faust.types import TP
 from faust.web import Request, Response, View
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
-from slamon.adapters.metrics import EngineCollector, SlaMetrics
+from slamon.adapters.metrics import EngineCollector
 from slamon.adapters.outbox import Outbox
-from slamon.core.live import LiveEngine
-from slamon.core.policy import SlaPolicy
-from slamon.core.timefmt import NS_PER_S
-from slamon.worker.board import BoardCollector, LiveBoard
+from slamon.adapters.private_api import current_partition, set_current_event
+from slamon.worker.board import LiveBoard
 from slamon.worker.service import SlaService
 from slamon.worker.settings import WorkerSettings
 
@@ -40,46 +36,80 @@ ROCKSDB_OPTIONS = {
 GAUGE_REFRESH_S = 5.0  # open / at-risk gauges are at most this old
 CHUNK = 2000  # records handled between two flushes of the outbox
 CHUNK_WAIT_S = 0.01  # ... or this long after the first one
+# aiohttp takes the charset apart from the content type (it adds it back itself)
+METRICS_CONTENT_TYPE = CONTENT_TYPE_LATEST.replace("; charset=utf-8", "")
 
 
-@dataclass
-class WorkerApp:
+@dataclass(frozen=True)
+class Declared:
+    """What Faust needs declared before the service exists."""
+
     app: faust.App
-    service: SlaService
-    registry: CollectorRegistry
+    source: faust.TopicT  # the input topic and the ticks topic, read by one agent
+    table: faust.Table[bytes, bytes]
+    changelog: str
+    board: LiveBoard
 
 
-class _OutboxSink:
-    """A topic as the service's :class:`~slamon.worker.service.Sink`: batched."""
+def declare(settings: WorkerSettings, clock: Callable[[], int]) -> Declared:
+    """The Faust app with the topics and tables the worker reads and writes."""
+    app = faust.App(
+        settings.app_id,
+        broker=settings.broker,
+        store=settings.store,
+        datadir=str(settings.data_dir),
+        web_host=settings.web_host,
+        web_port=settings.web_port,
+        topic_partitions=settings.partitions,
+        topic_replication_factor=1,
+        consumer_auto_offset_reset="earliest",
+        broker_session_timeout=settings.session_timeout_s,
+        broker_heartbeat_interval=min(3.0, settings.session_timeout_s / 3),
+        autodiscover=False,
+        web_enabled=True,
+        producer_linger=0.0,  # outputs are batched by the outbox already: no waiting
+        broker_commit_every=10_000,
+    )
+    raw: dict[str, Any] = {"key_serializer": "raw", "value_serializer": "raw"}
+    topics, partitions = settings.topics, settings.partitions
+    ticks_name = topics.ticks(settings.app_id)
+    source = app.topic(topics.events, ticks_name, partitions=partitions, **raw)
+    app.topic(ticks_name, partitions=partitions, internal=True, **raw)  # declared
+    # Values are orjson-encoded snapshots. Faust derives table serializers from key/value
+    # *types* (json for bytes), so the changelog topic is declared here, raw.
+    changelog = app.topic(
+        f"{settings.app_id}-{TABLE_NAME}-changelog", partitions=partitions,
+        compacting=True, deleting=False, internal=True, **raw,
+    )  # fmt: skip
+    table = cast(
+        "faust.Table[bytes, bytes]",
+        app.Table(
+            TABLE_NAME, partitions=partitions, changelog_topic=changelog, options=ROCKSDB_OPTIONS
+        ),
+    )
+    table.key_serializer = table.value_serializer = "raw"  # used by every changelog send
+    board = LiveBoard(app, partitions, clock)
+    return Declared(app, source, table, changelog.get_topic_name(), board)
 
-    def __init__(self, outbox: Outbox, topic: str) -> None:
-        self.outbox = outbox
-        self.topic = topic
 
-    async def send(
-        self, *, key: bytes | None, value: bytes | None, partition: int | None = None,
-        headers: list[tuple[str, bytes]] | None = None,
-    ) -> None:  # fmt: skip
-        self.outbox.add(self.topic, key, value, partition, headers)
-
-
-class _TicketTable(MutableMapping[bytes, bytes]):
+class TicketTable(MutableMapping[bytes, bytes]):
     """The Faust table's store, with changelog records batched through the outbox.
 
     Same records as ``table[key] = value`` (key, value, the input partition of the
     record being handled), at a fraction of the cost. Used from the agent only.
     """
 
-    def __init__(self, table: faust.Table[bytes, bytes], outbox: Outbox) -> None:
+    def __init__(self, table: faust.Table[bytes, bytes], changelog: str, outbox: Outbox) -> None:
         self.table = table
         self.outbox = outbox
-        self.changelog = table.changelog_topic.get_topic_name()
+        self.changelog = changelog
 
-    def _partition(self) -> int:
-        event = current_event()
-        if event is None:
+    @staticmethod
+    def _partition() -> int:
+        partition = current_partition()
+        if partition is None:
             raise RuntimeError("the ticket table is written from the agent only")
-        return int(event.message.partition)
+        return partition
 
     def __setitem__(self, key: bytes, value: bytes) -> None:
         partition = self._partition()
@@ -101,95 +131,23 @@ class _TicketTable(MutableMapping[bytes, bytes]):
         return len(self.table.data)
 
 
-def create_app(
-    settings: WorkerSettings, policy: SlaPolicy, registry: CollectorRegistry | None = None
-) -> WorkerApp:
-    registry_: CollectorRegistry = registry or CollectorRegistry(auto_describe=True)
-    app = faust.App(
-        settings.app_id,
-        broker=settings.broker,
-        store=settings.store,
-        datadir=str(settings.data_dir),
-        web_host=settings.web_host,
-        web_port=settings.web_port,
-        topic_partitions=settings.partitions,
-        topic_replication_factor=1,
-        consumer_auto_offset_reset="earliest",
-        broker_session_timeout=settings.session_timeout_s,
-        broker_heartbeat_interval=min(3.0, settings.session_timeout_s / 3),
-        autodiscover=False,
-        web_enabled=True,
-        producer_linger=0.0,  # outputs are batched by the outbox already: no waiting
-        broker_commit_every=10_000,
-    )
-    raw: dict[str, Any] = {"key_serializer": "raw", "value_serializer": "raw"}
-    topics = settings.topics
-    ticks_name = topics.ticks(settings.app_id)
-    source = app.topic(topics.events, ticks_name, partitions=settings.partitions, **raw)
-    app.topic(ticks_name, partitions=settings.partitions, internal=True, **raw)  # declared
-    # Values are orjson-encoded snapshots. Faust derives table serializers from key/value
-    # *types* (json for bytes), so the changelog topic is declared here, raw.
-    changelog = app.topic(
-        f"{settings.app_id}-{TABLE_NAME}-changelog", partitions=settings.partitions,
-        compacting=True, deleting=False, internal=True, **raw,
-    )  # fmt: skip
-    table = cast(
-        "faust.Table[bytes, bytes]",
-        app.Table(
-            TABLE_NAME,
-            partitions=settings.partitions,
-            changelog_topic=changelog,
-            options=ROCKSDB_OPTIONS,
-        ),
-    )
-    table.key_serializer = table.value_serializer = "raw"  # used by every changelog send
-
-    board = LiveBoard(app, settings.partitions)
-
-    def producer() -> AIOKafkaProducer:
-        # the aiokafka producer under Faust's: the one Faust flushes before committing
-        return cast(AIOKafkaProducer, app.producer._ensure_producer())  # type: ignore[attr-defined]
-
-    outbox = Outbox(producer)
-    changelog_name = changelog.get_topic_name()
-
-    def persisted(partition: int, offset: int) -> None:
-        # what Faust's own changelog callback does: recovery of a rocksdb store resumes here
-        table.data.set_persisted_offset(TP(changelog_name, partition), offset)
-
-    outbox.on_delivered(changelog_name, persisted)
-    engine = LiveEngine(policy, retention_ns=int(settings.retention_s * NS_PER_S))
-    metrics = SlaMetrics(registry_, policy)
-    service = SlaService(
-        engine,
-        metrics,
-        table=_TicketTable(table, outbox),
-        alerts=_OutboxSink(outbox, topics.alerts),
-        outcomes=_OutboxSink(outbox, topics.outcomes),
-        dead_letter=_OutboxSink(outbox, topics.dead_letter),
-        ticks=_OutboxSink(outbox, ticks_name),
-        flush=outbox.flush,
-        ticks_topic=ticks_name,
-        board=board,
-    )
-
-    def highwater(partition: int) -> int | None:
-        try:
-            return int(app.consumer.highwater(TP(topics.events, partition)))
-        except Exception:
-            return None
-
-    gauges = EngineCollector(engine, lambda: service.lag(highwater))
-    registry_.register(gauges)
-    registry_.register(BoardCollector(board))
+def serve(
+    declared: Declared,
+    service: SlaService,
+    gauges: EngineCollector,
+    registry: CollectorRegistry,
+    events_topic: str,
+) -> None:
+    """Attach the agent, the tasks, the recovery hooks and the web pages to the app."""
+    app = declared.app
 
     # concurrency=1: the agent writes the table (faust issue #606)
-    @app.agent(source, concurrency=1)
+    @app.agent(declared.source, concurrency=1)
     async def process(stream: faust.StreamT[bytes]) -> None:
         # chunks: outputs go out in one batch per chunk, before Faust acks the chunk
         async for events in stream.take_events(CHUNK, within=CHUNK_WAIT_S):  # type: ignore[attr-defined]
             for event in events:
-                _current_event.set(weakref.ref(event))  # the table store reads it
+                set_current_event(event)  # the table store reads it
                 await service.handle(event.message)
             await service.flush()
 
@@ -203,23 +161,23 @@ def create_app(
             await gauges.refresh()
             await asyncio.sleep(GAUGE_REFRESH_S)
 
-    @table.on_recover
+    @declared.table.on_recover
     async def recovered() -> None:
-        active = {
-            tp.partition for tp in app.assignor.assigned_actives() if tp.topic == topics.events
-        }
-        await service.on_recovered(active)
+        assigned = app.assignor.assigned_actives()
+        await service.on_recovered({tp.partition for tp in assigned if tp.topic == events_topic})
 
     @app.on_partitions_revoked.connect  # type: ignore[arg-type]
     async def revoked(_app: faust.App, revoked: set[TP], **_: Any) -> None:
-        service.on_revoked({tp.partition for tp in revoked if tp.topic == topics.events})
+        service.on_revoked({tp.partition for tp in revoked if tp.topic == events_topic})
 
+    _pages(app, service, registry)
+
+
+def _pages(app: faust.App, service: SlaService, registry: CollectorRegistry) -> None:
     @app.page("/metrics")
     class Metrics(View):
         async def get(self, request: Request) -> Response:
-            # aiohttp wants the charset apart from the content type
-            content_type = CONTENT_TYPE_LATEST.split(";  charset")[0].replace("; charset=utf-8", "")
-            return self.bytes(generate_latest(registry_), content_type=content_type)
+            return self.bytes(generate_latest(registry), content_type=METRICS_CONTENT_TYPE)
 
     @app.page("/healthz")
     class Health(View):
@@ -231,5 +189,3 @@ def create_app(
         async def get(self, request: Request) -> Response:
             status = 200 if service.ready else 503
             return self.json({"ready": service.ready}, status=status)
-
-    return WorkerApp(app=app, service=service, registry=registry_)

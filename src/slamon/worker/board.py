@@ -15,7 +15,6 @@ writes a second, not one per sample.
 from __future__ import annotations
 
 import operator
-import time
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from typing import Any
@@ -44,14 +43,14 @@ def _merge(current: Any, new: dict[str, Any]) -> dict[str, Any]:
 class LiveBoard:
     """Buffers stopped-SLA samples and folds them into the windowed tables."""
 
-    def __init__(
-        self, app: faust.App, partitions: int, clock: Callable[[], float] = time.time
-    ) -> None:
+    def __init__(self, app: faust.App, partitions: int, clock: Callable[[], int]) -> None:
+        """``clock``: the worker's wall clock in integer ns (windows are in float seconds)."""
+
         # Windows follow the wall clock. Not relative_to_now(): inside an agent Faust's
         # "now" is the partition's latest window timestamp, which a table written only
         # here never advances (every sample would land in the 1970 window).
         def wall_clock(_event: Any) -> float:
-            return clock()
+            return clock() / NS_PER_S
 
         self.windows = {
             "1m": app.Table("board-1m", default=dict, partitions=partitions)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any, Protocol
 
@@ -86,7 +85,7 @@ class SlaService:
         ticks_topic: str,
         board: Board | None = None,
         flush: Callable[[], Awaitable[None]] | None = None,
-        clock: Callable[[], int] = time.time_ns,
+        clock: Callable[[], int],
     ) -> None:
         self.engine = engine
         self.metrics = metrics

@@ -1,0 +1,53 @@
+"""Every use of Faust's and aiokafka's private API, one small function each.
+
+Each is here because no public API does the job (see the comment on each), and
+tests/adapters/test_private_api.py fails loudly if an upgrade moves one of them.
+"""
+
+from __future__ import annotations
+
+import weakref
+from typing import Any, cast
+
+import faust
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from faust.streams import _current_event, current_event
+from faust.types import TP
+
+
+def set_current_event(event: faust.EventT[Any]) -> None:
+    """Make ``event`` the one Faust's table stores see as "being processed".
+
+    ``take_events`` hands the agent a list of events without setting it for each
+    one, and a table write reads the partition of the current event from it.
+    """
+    _current_event.set(weakref.ref(event))
+
+
+def current_partition() -> int | None:
+    """The partition of the event being processed, None outside an agent."""
+    event = current_event()
+    return None if event is None else int(event.message.partition)
+
+
+def aiokafka_producer(app: faust.App) -> AIOKafkaProducer:
+    """The aiokafka producer under Faust's: the one Faust flushes before committing.
+
+    Batches go through ``create_batch``/``send_batch``, which Faust does not expose.
+    """
+    return cast(AIOKafkaProducer, app.producer._ensure_producer())  # type: ignore[attr-defined]
+
+
+def set_persisted_offset(
+    table: faust.Table[Any, Any], topic: str, partition: int, offset: int
+) -> None:
+    """What Faust's own changelog callback does; a rocksdb store resumes recovery here.
+
+    The worker writes changelog records itself (batched), so Faust never sees them.
+    """
+    table.data.set_persisted_offset(TP(topic, partition), offset)
+
+
+async def refresh_metadata(consumer: AIOKafkaConsumer) -> None:
+    """Fetch cluster metadata now (a topic created a moment ago is not known yet)."""
+    await consumer._client.force_metadata_update()

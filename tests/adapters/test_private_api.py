@@ -1,0 +1,76 @@
+"""Faust's and aiokafka's private API as the worker uses it: each test fails loudly on an
+upgrade that moves or changes one of them (see slamon/adapters/private_api.py)."""
+
+from __future__ import annotations
+
+import inspect
+from pathlib import Path
+
+import faust
+import pytest
+from aiokafka import AIOKafkaConsumer
+from faust.events import Event
+from faust.exceptions import NotReady
+from faust.types import TP
+from faust.types.tuples import Message
+
+from slamon.adapters.private_api import (
+    aiokafka_producer,
+    current_partition,
+    refresh_metadata,
+    set_current_event,
+    set_persisted_offset,
+)
+
+
+def _app(tmp_path: Path, store: str = "memory://") -> faust.App:
+    return faust.App("private-api-test", broker="kafka://127.0.0.1:1", store=store,
+                     datadir=str(tmp_path), autodiscover=False, web_enabled=False)  # fmt: skip
+
+
+def test_the_current_event_set_by_hand_is_the_one_table_stores_read(tmp_path: Path) -> None:
+    """Setting the current event makes its partition visible to the table write path."""
+    app = _app(tmp_path)
+    message = Message("events", 7, 42, 0.0, 0, [], b"T1", b"{}", None)
+    assert current_partition() is None
+    event = Event(app, b"T1", b"{}", [], message)  # held: Faust keeps only a weak reference
+    set_current_event(event)
+    assert current_partition() == 7
+    assert faust.streams.current_event() is not None
+
+
+def test_take_events_is_still_a_stream_method() -> None:
+    """The agent reads chunks with ``Stream.take_events`` (not in Faust's typed API)."""
+    parameters = inspect.signature(faust.Stream.take_events).parameters
+    assert {"max_", "within"} <= parameters.keys()
+
+
+@pytest.mark.asyncio
+async def test_the_underlying_aiokafka_producer_is_reached_and_not_ready_before_start(
+    tmp_path: Path,
+) -> None:
+    """Faust's producer wraps an aiokafka one: before start, NotReady (not AttributeError)."""
+    app = _app(tmp_path)
+    with pytest.raises(NotReady):
+        aiokafka_producer(app)
+
+
+def test_a_persisted_changelog_offset_is_read_back_by_the_rocksdb_store(tmp_path: Path) -> None:
+    """The offset recovery resumes from is the one the worker stores after a delivery."""
+    app = _app(tmp_path, store="rocksdb://")
+    table = app.Table("t", partitions=2)
+    set_persisted_offset(table, "private-api-test-t-changelog", 1, 1234)
+    assert table.data.persisted_offset(TP("x", 1)) == 1234  # type: ignore[attr-defined]
+
+
+@pytest.mark.asyncio
+async def test_metadata_refresh_is_a_coroutine_of_the_consumers_client() -> None:
+    """``follow`` refreshes metadata for a topic created a moment ago through the client."""
+    consumer = AIOKafkaConsumer(bootstrap_servers="127.0.0.1:1")
+    try:
+        waiter = consumer._client.force_metadata_update()  # what refresh_metadata awaits
+        assert inspect.isawaitable(waiter)
+        waiter.cancel()
+        assert inspect.iscoroutinefunction(refresh_metadata)
+    finally:
+        await consumer.stop()
