@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import os
+import re
+import subprocess
+import sys
 from pathlib import Path
 
+import click
 import orjson
+import pytest
 from click.testing import CliRunner
 
 from slamon.cli import main
+from slamon.core.policy import SlaPolicy
 from slamon.testing import EventLog, at
+from slamon.worker.settings import Topics, WorkerSettings
+
+COMMANDS = {"replay", "generate", "policy", "worker", "publish", "simulate", "tail"}
 
 
 def sample_log(path: Path) -> Path:
@@ -48,13 +58,34 @@ def test_replay_writes_alerts_outcomes_and_report(tmp_path: Path) -> None:
     assert report["quality"]["csat_count"] == 1
 
 
+def summary_rows(stdout: str) -> dict[tuple[str, str], list[str]]:
+    """The summary table's rows: (priority, sla) -> count, met, breached, open, compliance, p80."""
+    rows = (line.split() for line in stdout.splitlines() if re.match(r"P\d ", line))
+    return {(row[0], row[1]): row[2:] for row in rows}
+
+
 def test_replay_without_outputs_prints_a_summary(tmp_path: Path) -> None:
-    """With no output flag the summary table lists every priority and the quality figures."""
+    """With no output flag the summary shows the replayed log's own counts, rates and p80s."""
     events = sample_log(tmp_path / "events.jsonl")
     result = CliRunner().invoke(main, ["replay", str(events)])
     assert result.exit_code == 0, result.output
-    for word in ("P1", "P4", "first_response", "compliance", "first-time fix rate", "CSAT"):
-        assert word in result.stdout
+    lines = result.stdout.splitlines()
+    assert lines[0].split() == ["slamon", "replay", "policy=default", f"until={at(100)}"]
+    assert lines[1] == "events: 5 processed, 1 invalid, 0 duplicates, 0 orphans"
+    rows = summary_rows(result.stdout)
+    assert len(rows) == 12  # every priority x every SLA, empty ones included
+    assert rows["P1", "first_response"] == ["1", "1", "0", "0", "100.0%", "5.0m"]  # at +5m
+    assert rows["P1", "onsite_arrival"] == ["1", "0", "0", "1", "-", "-"]  # still open
+    assert rows["P1", "resolution"] == ["1", "1", "0", "0", "100.0%", "1.5h"]  # at +90m
+    assert rows["P3", "first_response"] == ["1", "0", "1", "0", "0.0%", "-"]  # T2 never answered
+    assert rows["P3", "resolution"] == ["1", "0", "0", "1", "-", "-"]
+    for priority in ("P2", "P4"):
+        for sla in ("first_response", "onsite_arrival", "resolution"):
+            assert rows[priority, sla] == ["0", "0", "0", "0", "-", "-"]
+    assert lines[-1].split() == [
+        "first-time", "fix", "rate", "100.0%", "reopen", "rate", "0.0%",
+        "CSAT", "9.00", "/", "10", "(n=1)",
+    ]  # fmt: skip
 
 
 def test_replay_reads_stdin(tmp_path: Path) -> None:
@@ -95,6 +126,30 @@ def test_policy_check_prints_targets() -> None:
     assert all(p in result.stdout for p in ("P1", "P2", "P3", "P4"))
 
 
+def test_policy_check_prints_the_file_s_own_targets(tmp_path: Path) -> None:
+    """`slamon policy check` prints each priority's calendar and targets as written, normalised."""
+    policy = tmp_path / "tiny.yaml"
+    policy.write_text(
+        "apiVersion: slamon/v1\nkind: SlaPolicy\nmetadata: {name: tiny}\nspec:\n"
+        "  warn_at: 0.5\n  priorities:\n"
+        "    P1: {calendar: 24x7, first_response: 7m, onsite_arrival: 3h, resolution: 90m}\n"
+        "    P2: {calendar: 24x7, first_response: 20m, onsite_arrival: 6h, resolution: 1d}\n"
+        "    P3: {calendar: 24x7, first_response: 2h, onsite_arrival: 12h, resolution: 2d}\n"
+        "    P4: {calendar: 24x7, first_response: 8h, onsite_arrival: 2d, resolution: 36h}\n"
+    )
+    result = CliRunner().invoke(main, ["policy", "check", str(policy)])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0] == "policy 'tiny' is valid"
+    assert [line.split() for line in lines[2:6]] == [
+        ["P1", "24x7", "7m", "3h", "1h30m"],
+        ["P2", "24x7", "20m", "6h", "1d"],
+        ["P3", "24x7", "2h", "12h", "2d"],
+        ["P4", "24x7", "8h", "2d", "1d12h"],
+    ]
+    assert lines[6].startswith("warn_at=0.5 ")
+
+
 def test_generate_writes_a_replayable_log(tmp_path: Path) -> None:
     """`slamon generate --messy` output replays with invalid lines and duplicates counted."""
     out = tmp_path / "gen.jsonl"
@@ -131,3 +186,128 @@ def test_worker_with_a_bad_policy_names_file_and_line(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert "bad.yaml:4" in result.stderr
     assert "spec" in result.stderr
+
+
+def test_help_lists_every_command() -> None:
+    """`slamon --help` lists every command, and nothing else."""
+    result = CliRunner().invoke(main, ["--help"])
+    assert result.exit_code == 0, result.output
+    listed = result.stdout.split("Commands:\n", 1)[1].splitlines()
+    assert {line.split()[0] for line in listed if line.strip()} == COMMANDS
+
+
+def option_lines(help_text: str) -> dict[str, str]:
+    """An option's help line by its flag, e.g. ``--broker`` (help rendered one line each)."""
+    lines = (line.strip() for line in help_text.splitlines())
+    return {line.split()[0]: line for line in lines if line.startswith("--")}
+
+
+def test_worker_help_shows_the_defaults_of_worker_settings() -> None:
+    """`slamon worker --help` shows WorkerSettings' and Topics' defaults, durations as text."""
+    result = CliRunner().invoke(
+        main, ["worker", "--help"], terminal_width=200, max_content_width=200
+    )
+    assert result.exit_code == 0, result.output
+    lines = option_lines(result.stdout)
+    settings, topics = WorkerSettings(), Topics()
+    expected = {
+        "--broker": settings.broker, "--app-id": settings.app_id,
+        "--web-host": settings.web_host, "--web-port": str(settings.web_port),
+        "--store": settings.store, "--partitions": str(settings.partitions),
+        "--events-topic": topics.events, "--alerts-topic": topics.alerts,
+        "--outcomes-topic": topics.outcomes, "--dead-letter-topic": topics.dead_letter,
+        "--retention": "3d", "--session-timeout": "10s",
+        "--log-level": settings.log_level, "--log-format": "json",
+    }  # fmt: skip
+    for flag, default in expected.items():
+        assert re.search(rf"\[default: {re.escape(default)}[;\]]", lines[flag]), lines[flag]
+    assert "var/slamon-<web port>" in lines["--data-dir"]
+
+
+@pytest.fixture
+def started(monkeypatch: pytest.MonkeyPatch) -> list[tuple[WorkerSettings, SlaPolicy]]:
+    """What `slamon worker` hands to run_worker, instead of running it; no SLAMON_* set."""
+    for name in [n for n in os.environ if n.startswith("SLAMON_")]:
+        monkeypatch.delenv(name)
+    calls: list[tuple[WorkerSettings, SlaPolicy]] = []
+    monkeypatch.setattr(
+        "slamon.bootstrap.run_worker", lambda settings, policy: calls.append((settings, policy))
+    )
+    return calls
+
+
+def test_worker_without_options_runs_with_the_default_settings(
+    started: list[tuple[WorkerSettings, SlaPolicy]],
+) -> None:
+    """No flags, no env: the worker gets WorkerSettings() exactly, data in var/slamon-6066."""
+    result = CliRunner().invoke(main, ["worker"])
+    assert result.exit_code == 0, result.output
+    [(settings, policy)] = started
+    assert settings == WorkerSettings()
+    assert settings.data_dir == Path("var/slamon-6066")
+    assert policy.name == "default"
+
+
+def test_worker_takes_every_setting_from_its_environment_variable(
+    started: list[tuple[WorkerSettings, SlaPolicy]], tmp_path: Path
+) -> None:
+    """Each SLAMON_* variable reaches its field of WorkerSettings."""
+    env = {
+        "SLAMON_BROKER": "kafka://k1:9093", "SLAMON_APP_ID": "a", "SLAMON_WEB_HOST": "0.0.0.0",
+        "SLAMON_WEB_PORT": "7001", "SLAMON_DATA_DIR": str(tmp_path / "d"),
+        "SLAMON_STORE": "memory://", "SLAMON_PARTITIONS": "3", "SLAMON_EVENTS_TOPIC": "e",
+        "SLAMON_ALERTS_TOPIC": "al", "SLAMON_OUTCOMES_TOPIC": "o",
+        "SLAMON_DEAD_LETTER_TOPIC": "dl", "SLAMON_RETENTION": "1h", "SLAMON_SESSION_TIMEOUT": "6s",
+        "SLAMON_LOG_LEVEL": "debug", "SLAMON_LOG_FORMAT": "console",
+    }  # fmt: skip
+    result = CliRunner().invoke(main, ["worker"], env=env)
+    assert result.exit_code == 0, result.output
+    [(settings, _)] = started
+    assert settings == WorkerSettings(
+        broker="kafka://k1:9093", app_id="a", web_host="0.0.0.0", web_port=7001,
+        data_dir_override=tmp_path / "d", store="memory://", partitions=3,
+        topics=Topics("e", "al", "o", "dl"), retention_s=3600.0, session_timeout_s=6.0,
+        log_level="debug", log_json=False,
+    )  # fmt: skip
+    assert settings.data_dir == tmp_path / "d"
+
+
+def test_worker_data_dir_follows_the_web_port(
+    started: list[tuple[WorkerSettings, SlaPolicy]],
+) -> None:
+    """Without --data-dir, two workers on other web ports get their own var/slamon-<port>."""
+    result = CliRunner().invoke(main, ["worker", "--web-port", "7002"])
+    assert result.exit_code == 0, result.output
+    assert started[0][0].data_dir == Path("var/slamon-7002")
+
+
+def test_every_worker_option_has_an_env_var() -> None:
+    """Every `worker` option reads SLAMON_<OPTION NAME> (12-factor), --policy included."""
+    command = main.commands["worker"]
+    options = [p for p in command.params if isinstance(p, click.Option)]
+    assert len(options) == 16
+    for option in options:
+        flag = option.opts[0]
+        assert option.envvar == "SLAMON_" + flag.removeprefix("--").replace("-", "_").upper()
+
+
+def run_python(*args: str) -> subprocess.CompletedProcess[str]:
+    """This interpreter in a fresh process: nothing imported by earlier tests."""
+    return subprocess.run(
+        [sys.executable, *args], capture_output=True, text=True, timeout=60, check=False
+    )
+
+
+def test_importing_the_cli_does_not_import_faust_or_kafka() -> None:
+    """`import slamon.cli` (all --help needs) leaves faust and aiokafka unimported."""
+    code = "import sys, slamon.cli; print([m for m in ('faust', 'aiokafka') if m in sys.modules])"
+    proc = run_python("-c", code)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[]"
+
+
+def test_python_dash_m_slamon_cli_runs_the_cli() -> None:
+    """`python -m slamon.cli worker --help` works (integration tests and benchmarks use it)."""
+    proc = run_python("-m", "slamon.cli", "worker", "--help")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("Usage: slamon worker")

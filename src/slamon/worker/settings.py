@@ -1,4 +1,8 @@
-"""Worker settings: one typed, immutable object, filled from CLI flags or SLAMON_* env vars."""
+"""Worker settings: typed, immutable, and the single source of the worker's defaults.
+
+The CLI takes every option's default from these objects (``WorkerSettings().broker``,
+``Topics().alerts``, ...), so a default is written once, here.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +10,17 @@ import importlib.util
 from dataclasses import dataclass, field
 from pathlib import Path
 
+DATA_DIR_PATTERN = "var/slamon-{web_port}"
+
 
 def default_store() -> str:
     """RocksDB when its binding is installed (production), else memory."""
     return "rocksdb://" if importlib.util.find_spec("rocksdict") else "memory://"
+
+
+def default_data_dir(web_port: int) -> Path:
+    """One table store per web port, so two workers on one host never share one."""
+    return Path(DATA_DIR_PATTERN.format(web_port=web_port))
 
 
 @dataclass(frozen=True)
@@ -28,10 +39,9 @@ class Topics:
 class WorkerSettings:
     broker: str = "kafka://127.0.0.1:9092"
     app_id: str = "slamon"
-    policy_path: str | None = None
     web_host: str = "127.0.0.1"
     web_port: int = 6066
-    data_dir: Path = Path("var/slamon")
+    data_dir_override: Path | None = None  # None: default_data_dir(web_port)
     store: str = field(default_factory=default_store)
     partitions: int = 12  # changelog partitions can never change: over-provision
     topics: Topics = field(default_factory=Topics)
@@ -41,7 +51,8 @@ class WorkerSettings:
     log_json: bool = True
 
     @property
-    def broker_host(self) -> str:
-        """``host:port`` of the first broker, for plain aiokafka clients."""
-        first = self.broker.split(";")[0].split(",")[0]
-        return first.removeprefix("kafka://")
+    def data_dir(self) -> Path:
+        """The table store directory: the one given, else ``var/slamon-<web port>``."""
+        if self.data_dir_override is not None:
+            return self.data_dir_override
+        return default_data_dir(self.web_port)

@@ -1,4 +1,4 @@
-"""The `slamon` command line: one entry point for every shell."""
+"""`slamon replay | generate | policy check`: the commands that need no Kafka."""
 
 from __future__ import annotations
 
@@ -8,23 +8,15 @@ from typing import IO, Any
 import click
 import orjson
 
-from slamon import __version__
 from slamon.adapters.jsonl import write_jsonl
-from slamon.core.policy import PolicyError, SlaPolicy
+from slamon.cli.options import POLICY, load_policy
+from slamon.core.durations import format_duration
+from slamon.core.policy import PRIORITIES, SLAS, SlaPolicy
 from slamon.core.timefmt import parse_rfc3339
 from slamon.replay import ReplayResult, replay
 from slamon.summary import render_summary
 
 MAX_INVALID_SHOWN = 20
-
-
-def _load_policy(path: str | None) -> SlaPolicy:
-    from slamon.bootstrap import load_policy_or_default  # noqa: PLC0415  (keeps --help fast)
-
-    try:
-        return load_policy_or_default(path)
-    except (PolicyError, OSError) as exc:
-        raise click.ClickException(f"bad policy: {exc}") from None
 
 
 def _parse_until(_ctx: click.Context, _param: click.Parameter, value: str | None) -> int | None:
@@ -36,25 +28,9 @@ def _parse_until(_ctx: click.Context, _param: click.Parameter, value: str | None
         raise click.BadParameter(str(exc)) from None
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="slamon")
-def main() -> None:
-    """slamon: SLA clocks and breach alerts for repair and field-service tickets."""
-
-
-POLICY_OPTION = click.option(
-    "--policy",
-    "policy_path",
-    type=click.Path(dir_okay=False),
-    default=None,
-    envvar="SLAMON_POLICY",
-    help="SLA policy YAML (default: the bundled default policy).",
-)
-
-
-@main.command("replay")
+@click.command("replay")
 @click.argument("events", type=click.File("rb"))
-@POLICY_OPTION
+@POLICY
 @click.option(
     "--until", callback=_parse_until, help="Evaluation time, RFC 3339 (default: last event)."
 )
@@ -78,7 +54,7 @@ def replay_command(
     progress: bool | None,
 ) -> None:
     """Replay a JSONL event log (or - for stdin) and report SLA outcomes."""
-    policy = _load_policy(policy_path)
+    policy = load_policy(policy_path)
     show_progress = sys.stderr.isatty() if progress is None else progress
 
     def on_progress(lines: int) -> None:
@@ -108,8 +84,8 @@ def _report_invalid(result: ReplayResult) -> None:
         click.echo(f"... and {hidden} more invalid lines (see --invalid FILE)", err=True)
 
 
-@main.command("generate")
-@POLICY_OPTION
+@click.command("generate")
+@POLICY
 @click.option("--tickets", type=click.IntRange(min=1), default=1000, show_default=True)
 @click.option("--seed", type=int, default=1, show_default=True)
 @click.option(
@@ -132,7 +108,7 @@ def generate_command(
     """Generate a realistic ticket event log (JSONL) around the policy's targets."""
     from slamon.simulate import generate_log  # noqa: PLC0415
 
-    policy = _load_policy(policy_path)
+    policy = load_policy(policy_path)
     for record in generate_log(
         policy, tickets, seed=seed, start=start, per_hour=per_hour, messy=messy
     ):
@@ -142,7 +118,7 @@ def generate_command(
             output.write(orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE))
 
 
-@main.group("policy")
+@click.group("policy")
 def policy_group() -> None:
     """Inspect SLA policies."""
 
@@ -151,15 +127,13 @@ def policy_group() -> None:
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 def policy_check(path: str) -> None:
     """Validate a policy file and print its targets."""
-    policy = _load_policy(path)
+    policy = load_policy(path)
     click.echo(f"policy {policy.name!r} is valid")
     click.echo(render_policy(policy))
 
 
 def render_policy(policy: SlaPolicy) -> str:
-    from slamon.core.durations import format_duration  # noqa: PLC0415
-    from slamon.core.policy import PRIORITIES, SLAS  # noqa: PLC0415
-
+    """The policy's targets as a table: one row per priority, one column per SLA."""
     rows = [f"{'':4} {'calendar':10} " + " ".join(f"{s:>16}" for s in SLAS)]
     for priority in PRIORITIES:
         targets = " ".join(f"{format_duration(policy.target_ns(priority, s)):>16}" for s in SLAS)
@@ -167,17 +141,3 @@ def render_policy(policy: SlaPolicy) -> str:
     extra: dict[str, Any] = {"warn_at": float(policy.warn_at), "pause": sorted(policy.pause)}
     rows.append(" ".join(f"{k}={v}" for k, v in extra.items()))
     return "\n".join(rows)
-
-
-def _add_live_commands() -> None:
-    from slamon import cli_live  # noqa: PLC0415
-
-    for command in (cli_live.worker_command, cli_live.publish_command,
-                    cli_live.simulate_command, cli_live.tail_command):  # fmt: skip
-        main.add_command(command)
-
-
-_add_live_commands()
-
-if __name__ == "__main__":  # pragma: no cover
-    main()

@@ -1,6 +1,6 @@
 """`slamon worker | publish | simulate | tail`: the commands that talk to Kafka.
 
-Every option also reads an ``SLAMON_*`` environment variable (12-factor).
+Kafka clients and Faust are imported inside the commands, so ``--help`` stays fast.
 """
 
 from __future__ import annotations
@@ -15,110 +15,113 @@ from typing import IO
 import click
 import orjson
 
-from slamon.core.durations import parse_duration
+from slamon.cli.options import (
+    BROKER,
+    DEFAULT_TOPICS,
+    DEFAULTS,
+    EVENTS_TOPIC,
+    PARTITIONS,
+    POLICY,
+    duration_s,
+    duration_text,
+    load_policy,
+)
 from slamon.core.timefmt import NS_PER_S
-
-DEFAULT_BROKER = "kafka://127.0.0.1:9092"
-
-
-def _duration_s(_ctx: click.Context, _param: click.Parameter, value: str) -> float:
-    try:
-        return parse_duration(value) / NS_PER_S
-    except ValueError as exc:
-        raise click.BadParameter(str(exc)) from None
-
-
-BROKER = click.option(
-    "--broker",
-    default=DEFAULT_BROKER,
-    show_default=True,
-    envvar="SLAMON_BROKER",
-    help="Kafka bootstrap server.",
-)
-PARTITIONS = click.option(
-    "--partitions",
-    type=click.IntRange(min=1),
-    default=12,
-    show_default=True,
-    envvar="SLAMON_PARTITIONS",
-    help="Partitions of the topics it creates (an existing input topic keeps its own).",
-)
-EVENTS_TOPIC = click.option(
-    "--events-topic",
-    default="slamon.ticket-events",
-    show_default=True,
-    envvar="SLAMON_EVENTS_TOPIC",
-)
+from slamon.worker.settings import DATA_DIR_PATTERN, Topics, WorkerSettings
 
 
 @click.command("worker")
-@click.option(
-    "--policy",
-    "policy_path",
-    type=click.Path(dir_okay=False),
-    envvar="SLAMON_POLICY",
-    help="SLA policy YAML (default: the bundled default policy).",
-)
+@POLICY
 @BROKER
 @click.option(
     "--app-id",
-    default="slamon",
+    default=DEFAULTS.app_id,
     show_default=True,
     envvar="SLAMON_APP_ID",
     help="Consumer group and prefix of internal topics.",
 )
-@click.option("--web-host", default="127.0.0.1", show_default=True, envvar="SLAMON_WEB_HOST")
-@click.option("--web-port", type=int, default=6066, show_default=True, envvar="SLAMON_WEB_PORT")
+@click.option(
+    "--web-host",
+    default=DEFAULTS.web_host,
+    show_default=True,
+    envvar="SLAMON_WEB_HOST",
+    help="Address of the web server (/metrics and the live board).",
+)
+@click.option(
+    "--web-port",
+    type=int,
+    default=DEFAULTS.web_port,
+    show_default=True,
+    envvar="SLAMON_WEB_PORT",
+    help="Port of the web server.",
+)
 @click.option(
     "--data-dir",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
     envvar="SLAMON_DATA_DIR",
-    help="Table store (default: var/slamon-<web port>).",
+    help=f"Table store directory (default: {DATA_DIR_PATTERN.format(web_port='<web port>')}).",
 )
 @click.option(
     "--store",
-    default=None,
+    default=DEFAULTS.store,
+    show_default=True,
     envvar="SLAMON_STORE",
-    help="Table store URL: rocksdb:// (default when installed) or memory://.",
+    help="Table store URL: rocksdb:// (the default when rocksdict is installed) or memory://.",
 )
 @PARTITIONS
 @EVENTS_TOPIC
 @click.option(
-    "--alerts-topic", default="slamon.alerts", show_default=True, envvar="SLAMON_ALERTS_TOPIC"
+    "--alerts-topic",
+    default=DEFAULT_TOPICS.alerts,
+    show_default=True,
+    envvar="SLAMON_ALERTS_TOPIC",
+    help="Output topic of alerts (CloudEvents).",
 )
 @click.option(
-    "--outcomes-topic", default="slamon.outcomes", show_default=True, envvar="SLAMON_OUTCOMES_TOPIC"
+    "--outcomes-topic",
+    default=DEFAULT_TOPICS.outcomes,
+    show_default=True,
+    envvar="SLAMON_OUTCOMES_TOPIC",
+    help="Output topic of final SLA outcomes.",
 )
 @click.option(
     "--dead-letter-topic",
-    default="slamon.dead-letter",
+    default=DEFAULT_TOPICS.dead_letter,
     show_default=True,
     envvar="SLAMON_DEAD_LETTER_TOPIC",
+    help="Where input records that cannot be processed go, with the reason.",
 )
 @click.option(
     "--retention",
-    default="3d",
+    default=duration_text(DEFAULTS.retention_s),
     show_default=True,
-    callback=_duration_s,
+    callback=duration_s,
     envvar="SLAMON_RETENTION",
     help="How long final tickets stay for late events.",
 )
 @click.option(
     "--session-timeout",
-    default="10s",
+    default=duration_text(DEFAULTS.session_timeout_s),
     show_default=True,
-    callback=_duration_s,
+    callback=duration_s,
     envvar="SLAMON_SESSION_TIMEOUT",
     help="Kafka consumer session timeout.",
 )
-@click.option("--log-level", default="info", show_default=True, envvar="SLAMON_LOG_LEVEL")
+@click.option(
+    "--log-level",
+    default=DEFAULTS.log_level,
+    show_default=True,
+    envvar="SLAMON_LOG_LEVEL",
+    help="debug, info, warning or error.",
+)
 @click.option(
     "--log-format",
     type=click.Choice(["json", "console"]),
-    default="json",
+    default="json" if DEFAULTS.log_json else "console",
     show_default=True,
     envvar="SLAMON_LOG_FORMAT",
+    help="JSON lines for log shippers, or console for people.",
 )
 def worker_command(
     policy_path: str | None,
@@ -127,7 +130,7 @@ def worker_command(
     web_host: str,
     web_port: int,
     data_dir: Path | None,
-    store: str | None,
+    store: str,
     partitions: int,
     events_topic: str,
     alerts_topic: str,
@@ -138,20 +141,20 @@ def worker_command(
     log_level: str,
     log_format: str,
 ) -> None:
-    """Run the SLA worker: consume ticket events, alert on deadlines, serve /metrics."""
-    from slamon.bootstrap import run_worker  # noqa: PLC0415
-    from slamon.cli import _load_policy  # noqa: PLC0415
-    from slamon.worker.settings import Topics, WorkerSettings, default_store  # noqa: PLC0415
+    """Run the SLA worker: consume ticket events, alert on deadlines, serve /metrics.
 
-    policy = _load_policy(policy_path)
+    Every option also reads its SLAMON_* environment variable, e.g. SLAMON_BROKER.
+    """
+    from slamon.bootstrap import run_worker  # noqa: PLC0415
+
+    policy = load_policy(policy_path)
     settings = WorkerSettings(
         broker=broker,
         app_id=app_id,
-        policy_path=policy_path,
         web_host=web_host,
         web_port=web_port,
-        data_dir=data_dir or Path(f"var/slamon-{web_port}"),
-        store=store or default_store(),
+        data_dir_override=data_dir,
+        store=store,
         partitions=partitions,
         topics=Topics(events_topic, alerts_topic, outcomes_topic, dead_letter_topic),
         retention_s=retention,
@@ -189,7 +192,7 @@ def publish_command(
 
 
 @click.command("simulate")
-@click.option("--policy", "policy_path", type=click.Path(dir_okay=False), envvar="SLAMON_POLICY")
+@POLICY
 @BROKER
 @EVENTS_TOPIC
 @click.option(
@@ -203,7 +206,7 @@ def publish_command(
     "--duration",
     default="10m",
     show_default=True,
-    callback=_duration_s,
+    callback=duration_s,
     help="Stop after this long.",
 )
 @click.option("--seed", type=int, default=None, help="Random seed (default: time based).")
@@ -217,10 +220,9 @@ def simulate_command(
 ) -> None:
     """Publish live, realistic ticket traffic around the policy's targets (the demo source)."""
     from slamon.adapters.kafka import producer  # noqa: PLC0415
-    from slamon.cli import _load_policy  # noqa: PLC0415
     from slamon.simulate import live_traffic  # noqa: PLC0415
 
-    policy = _load_policy(policy_path)
+    policy = load_policy(policy_path)
 
     async def run() -> int:
         sent = 0
@@ -245,12 +247,12 @@ def simulate_command(
 
 
 @click.command("tail")
-@click.argument("topic", default="slamon.alerts")
+@click.argument("topic", default=DEFAULT_TOPICS.alerts)
 @BROKER
 @click.option("--from-beginning", is_flag=True, help="Start at the oldest record.")
 @click.option("--brief", is_flag=True, help="Alerts as one short line each.")
 def tail_command(topic: str, broker: str, from_beginning: bool, brief: bool) -> None:
-    """Print a topic's records as they arrive (e.g. the alerts), one JSON per line."""
+    """Print a topic's records as they arrive (the alerts by default), one JSON per line."""
     from slamon.adapters.kafka import follow  # noqa: PLC0415
 
     async def run() -> None:

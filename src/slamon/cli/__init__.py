@@ -1,0 +1,27 @@
+"""The `slamon` command line: one entry point for every shell.
+
+The only place that knows every command: :mod:`.options` holds what several share,
+:mod:`.offline` the commands without Kafka, :mod:`.live` those with. None of them
+imports this module back.
+"""
+
+from __future__ import annotations
+
+import click
+
+from slamon import __version__
+from slamon.cli.live import publish_command, simulate_command, tail_command, worker_command
+from slamon.cli.offline import generate_command, policy_group, replay_command
+
+__all__ = ["main"]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="slamon")
+def main() -> None:
+    """slamon: SLA clocks and breach alerts for repair and field-service tickets."""
+
+
+for _command in (replay_command, generate_command, policy_group,
+                 worker_command, publish_command, simulate_command, tail_command):  # fmt: skip
+    main.add_command(_command)
