@@ -259,15 +259,16 @@ def test_worker_takes_every_setting_from_its_environment_variable(
         "SLAMON_ALERTS_TOPIC": "al", "SLAMON_OUTCOMES_TOPIC": "o",
         "SLAMON_DEAD_LETTER_TOPIC": "dl", "SLAMON_RETENTION": "1h", "SLAMON_SESSION_TIMEOUT": "6s",
         "SLAMON_LOG_LEVEL": "debug", "SLAMON_LOG_FORMAT": "console",
+        "SLAMON_REPLICATION_FACTOR": "3", "SLAMON_MIN_INSYNC_REPLICAS": "2",
     }  # fmt: skip
     result = CliRunner().invoke(main, ["worker"], env=env)
     assert result.exit_code == 0, result.output
     [(settings, _)] = started
     assert settings == WorkerSettings(
         broker="kafka://k1:9093", app_id="a", web_host="0.0.0.0", web_port=7001,
-        data_dir_override=tmp_path / "d", store="memory://", partitions=3,
-        topics=Topics("e", "al", "o", "dl"), retention_s=3600.0, session_timeout_s=6.0,
-        log_level="debug", log_json=False,
+        data_dir_override=tmp_path / "d", store="memory://", partitions=3, replication=3,
+        min_insync_replicas=2, topics=Topics("e", "al", "o", "dl"), retention_s=3600.0,
+        session_timeout_s=6.0, log_level="debug", log_json=False,
     )  # fmt: skip
     assert settings.data_dir == tmp_path / "d"
 
@@ -285,7 +286,7 @@ def test_every_worker_option_has_an_env_var() -> None:
     """Every `worker` option reads SLAMON_<OPTION NAME> (12-factor), --policy included."""
     command = main.commands["worker"]
     options = [p for p in command.params if isinstance(p, click.Option)]
-    assert len(options) == 16
+    assert len(options) == 18
     for option in options:
         flag = option.opts[0]
         assert option.envvar == "SLAMON_" + flag.removeprefix("--").replace("-", "_").upper()
@@ -311,3 +312,20 @@ def test_python_dash_m_slamon_cli_runs_the_cli() -> None:
     proc = run_python("-m", "slamon.cli", "worker", "--help")
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith("Usage: slamon worker")
+
+
+def test_a_worker_that_cannot_start_says_why_without_a_traceback(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A start-up error (say, a topic with the wrong partition count) is one line, exit 1."""
+    from slamon.bootstrap import StartupError  # noqa: PLC0415
+
+    def refuse(settings: WorkerSettings, policy: SlaPolicy) -> None:
+        raise StartupError("topic x has 2 partitions but this app needs 4")
+
+    monkeypatch.setattr("slamon.bootstrap.run_worker", refuse)
+    result = CliRunner().invoke(main, ["worker"])
+    assert result.exit_code == 1
+    assert result.output == (
+        "Error: worker cannot start: topic x has 2 partitions but this app needs 4\n"
+    )

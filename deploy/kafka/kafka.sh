@@ -7,6 +7,8 @@
 # Settings (environment):
 #   SLAMON_KAFKA_HOME             jars/, data/, logs/, config and pid file
 #                                 (default: ~/.cache/slamon/kafka)
+#   SLAMON_KAFKA_JARS             where the jars are kept (default: $SLAMON_KAFKA_HOME/jars;
+#                                 tests that start fresh brokers share one copy)
 #   SLAMON_KAFKA_PORT             client listener on 127.0.0.1 (default: 9092)
 #   SLAMON_KAFKA_CONTROLLER_PORT  KRaft controller listener on 127.0.0.1 (default: 9093)
 #   SLAMON_KAFKA_HEAP             JVM heap flags (default: -Xms256m -Xmx512m)
@@ -20,7 +22,7 @@ HEAP=${SLAMON_KAFKA_HEAP:--Xms256m -Xmx512m}
 START_TIMEOUT=${SLAMON_KAFKA_START_TIMEOUT:-60}
 
 POM=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/pom.xml
-JARS=$KAFKA_HOME_DIR/jars
+JARS=${SLAMON_KAFKA_JARS:-$KAFKA_HOME_DIR/jars}
 DATA=$KAFKA_HOME_DIR/data
 LOGS=$KAFKA_HOME_DIR/logs
 CONFIG=$KAFKA_HOME_DIR/server.properties

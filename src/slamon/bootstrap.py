@@ -13,8 +13,10 @@ from dataclasses import dataclass
 from importlib.resources import files
 from typing import TYPE_CHECKING
 
+from aiokafka.errors import KafkaError
 from prometheus_client import CollectorRegistry
 
+from slamon.adapters.kafka import TopicError, TopicSpec, provision_topics
 from slamon.adapters.metrics import EngineCollector, SlaMetrics
 from slamon.adapters.outbox import Outbox, OutboxTopic
 from slamon.adapters.policy_yaml import load_policy, loads_policy
@@ -40,6 +42,10 @@ def load_policy_or_default(path: str | None) -> SlaPolicy:
     if path is None:
         return loads_policy(default_policy_text(), source=f"<bundled {DEFAULT_POLICY}>")
     return load_policy(path)
+
+
+class StartupError(Exception):
+    """The worker cannot start as configured (the message says why and what to do)."""
 
 
 @dataclass(frozen=True)
@@ -146,23 +152,52 @@ def build_worker(
     return declared, built
 
 
+def worker_topics(declared: Declared, settings: WorkerSettings) -> list[TopicSpec]:
+    """Every topic the worker reads or writes, as Faust declared it (changelog configs too).
+
+    Created and verified before the consumer joins its group, so that no table's
+    changelog is created by Faust during start-up (the assignor would miss it).
+    """
+    topics, partitions = settings.topics, settings.partitions
+    names = [topics.events, topics.ticks(settings.app_id), topics.alerts, topics.outcomes,
+             topics.dead_letter]  # fmt: skip
+    base = {}
+    if settings.min_insync_replicas is not None:
+        base["min.insync.replicas"] = str(settings.min_insync_replicas)
+    specs = [TopicSpec(name, partitions, dict(base)) for name in names]
+    for table in declared.app.tables.values():
+        changelog = table.changelog_topic
+        flags = [flag for flag, on in (("compact", changelog.compacting),
+                                       ("delete", changelog.deleting)) if on]  # fmt: skip
+        config = dict(base)
+        if flags:
+            config["cleanup.policy"] = ",".join(flags)
+        if changelog.retention:
+            config["retention.ms"] = str(int(changelog.retention * 1000))
+        specs.append(TopicSpec(changelog.get_topic_name(), partitions, config))
+    specs.append(TopicSpec(f"{settings.app_id}-__assignor-__leader", 1, dict(base)))  # Faust's
+    return specs
+
+
 def run_worker(settings: WorkerSettings, policy: SlaPolicy) -> None:
     """Wire and run the Kafka worker until SIGINT/SIGTERM."""
     import asyncio  # noqa: PLC0415
 
     import faust  # noqa: PLC0415
 
-    from slamon.adapters.kafka import ensure_topics  # noqa: PLC0415
     from slamon.logs import configure_logging  # noqa: PLC0415
 
     configure_logging(settings.log_level, json=settings.log_json)
-    settings = asyncio.run(_match_input_partitions(settings))
-    topics = settings.topics
-    names = [topics.events, topics.ticks(settings.app_id), topics.alerts, topics.outcomes,
-             topics.dead_letter]  # fmt: skip
-    asyncio.run(ensure_topics(settings.broker, names, settings.partitions))
+    try:
+        settings = asyncio.run(_match_input_partitions(settings))
+        declared, _ = build_worker(settings, policy)
+        specs = worker_topics(declared, settings)
+        asyncio.run(provision_topics(settings.broker, specs, settings.replication))
+    except (TopicError, TimeoutError) as exc:
+        raise StartupError(str(exc)) from None
+    except KafkaError as exc:
+        raise StartupError(f"cannot reach Kafka at {settings.broker}: {exc}") from None
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    declared, _ = build_worker(settings, policy)
     worker = faust.Worker(
         declared.app, loglevel=settings.log_level, override_logging=False, redirect_stdouts=False,
         quiet=True,

@@ -6,6 +6,7 @@ Imported by the tests themselves; conftest.py only holds the fixtures.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import socket
@@ -15,7 +16,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -47,6 +48,18 @@ class Worker:
                 return self
             time.sleep(0.2)
         pytest.fail(f"worker not ready within {ready_timeout_s}s; log: {self.log_path}")
+
+    def run_to_exit(self, timeout_s: float) -> int:
+        """Run until the worker exits by itself (a start-up error); its exit code."""
+        with self.log_path.open("ab") as log:
+            self.proc = subprocess.Popen(self.args, env=self.env, stdout=log, stderr=log)
+        try:
+            return self.proc.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"worker still running after {timeout_s}s; log: {self.log_path}")
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
 
     def get(self, path: str, *, quiet: bool = False) -> str | None:
         try:
@@ -93,7 +106,7 @@ class Deployment:
         return f"{self.app_id}.{name}"
 
     def worker(self, index: int = 0) -> Worker:
-        port = _free_port()
+        port = free_port()
         args = [
             sys.executable, "-m", "slamon.cli", "worker",
             "--broker", f"kafka://{self.bootstrap}", "--app-id", self.app_id,
@@ -118,7 +131,7 @@ class Deployment:
         return asyncio.run(read_topic(self.bootstrap, self.topic(name), idle_s=0.5))
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -187,3 +200,25 @@ def alert_ids(messages: list[Message], kind: str = BREACHED) -> list[str]:
         if alert["type"] == kind:
             out.append(alert["id"])
     return out
+
+
+# -- a broker of one's own ------------------------------------------------------------------
+KAFKA_SH = Path(__file__).parents[2] / "deploy" / "kafka" / "kafka.sh"
+SHARED_JARS = Path.home() / ".cache" / "slamon" / "kafka" / "jars"  # `make kafka-up` fetched them
+
+
+@contextlib.contextmanager
+def fresh_broker(home: Path) -> Iterator[str]:
+    """A brand-new single-node Kafka (new data dir, free ports); stopped afterwards."""
+    env = {**os.environ, "SLAMON_KAFKA_HOME": str(home), "SLAMON_KAFKA_JARS": str(SHARED_JARS),
+           "SLAMON_KAFKA_PORT": str(free_port()), "SLAMON_KAFKA_CONTROLLER_PORT": str(free_port()),
+           "SLAMON_KAFKA_HEAP": "-Xms128m -Xmx384m"}  # fmt: skip
+    up = subprocess.run(["bash", str(KAFKA_SH), "up"], env=env, capture_output=True, text=True,
+                        timeout=120, check=False)  # fmt: skip
+    try:
+        if up.returncode != 0:
+            pytest.fail(f"fresh broker did not start:\n{up.stdout}\n{up.stderr}")
+        yield f"127.0.0.1:{env['SLAMON_KAFKA_PORT']}"
+    finally:
+        subprocess.run(["bash", str(KAFKA_SH), "down"], env=env, capture_output=True,
+                       timeout=60, check=False)  # fmt: skip

@@ -19,7 +19,6 @@ def test_the_app_has_one_agent_the_ticket_and_board_tables_and_only_our_pages() 
     assert set(app.tables) == {"tickets", "board-1m", "board-1h"}
     assert set(app.web.views) == {"/metrics", "/healthz", "/readyz"}
     assert declared.changelog == "wiring-tickets-changelog"
-    assert {t.get_topic_name() for t in [declared.source]} == {"in"}
     assert set(declared.source.topics) == {"in", "wiring-ticks"}
 
 

@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
@@ -25,18 +25,102 @@ def bootstrap(broker: str) -> str:
     return broker.split(";", maxsplit=1)[0].removeprefix("kafka://")
 
 
-async def ensure_topics(broker: str, names: Iterable[str], partitions: int) -> None:
+@dataclass(frozen=True)
+class TopicSpec:
+    """A topic as an app needs it: name, partition count, topic-level config."""
+
+    name: str
+    partitions: int
+    config: dict[str, str] = field(default_factory=dict)
+
+
+class TopicError(Exception):
+    """The broker refused to create a topic (the message has its reason)."""
+
+
+class TopicMismatch(TopicError):
+    """A topic exists with another partition count than the app needs."""
+
+
+TOPIC_ALREADY_EXISTS = 36  # Kafka error code: another process was first, which is fine
+PROVISION_TIMEOUT_S = 30.0
+
+
+async def ensure_topics(
+    broker: str, names: Iterable[str], partitions: int, replication: int = 1
+) -> None:
     """Create the topics that do not exist yet (existing ones are left as they are)."""
+    await provision_topics(broker, [TopicSpec(n, partitions) for n in names], replication,
+                           verify=False)  # fmt: skip
+
+
+async def provision_topics(
+    broker: str,
+    specs: Iterable[TopicSpec],
+    replication: int = 1,
+    *,
+    verify: bool = True,
+    timeout_s: float = PROVISION_TIMEOUT_S,
+) -> None:
+    """Create missing topics, then wait until fresh metadata shows each one complete.
+
+    With ``verify``, every topic must have exactly its spec's partition count, each with
+    a leader, before this returns: a consumer that joins its group afterwards sees them
+    all (a topic created by Faust during start-up can be missing from the assignor's
+    metadata, which crash-loops the agent). A different count raises
+    :class:`TopicMismatch`; a topic still incomplete after ``timeout_s``, TimeoutError.
+    """
+    wanted = {spec.name: spec for spec in specs}
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap(broker))
     await admin.start()
     try:
         existing = set(await admin.list_topics())
-        new = [NewTopic(n, partitions, 1) for n in names if n not in existing]
+        new = [NewTopic(s.name, s.partitions, replication, topic_configs=s.config)
+               for s in wanted.values() if s.name not in existing]  # fmt: skip
         if new:
             with contextlib.suppress(TopicAlreadyExistsError):  # another worker was first
-                await admin.create_topics(new)
+                response = await admin.create_topics(new)
+                for name, code, message in response.topic_errors:
+                    if code not in (0, TOPIC_ALREADY_EXISTS):
+                        raise TopicError(f"cannot create topic {name}: {message} (error {code})")
     finally:
         await admin.close()
+    if verify:
+        await _wait_complete(broker, wanted, timeout_s)
+
+
+async def _wait_complete(broker: str, wanted: dict[str, TopicSpec], timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        missing = await _incomplete(broker, wanted)
+        if not missing:
+            return
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"topics not ready after {timeout_s:.0f}s: {', '.join(missing)}")
+        await asyncio.sleep(0.2)
+
+
+async def _incomplete(broker: str, wanted: dict[str, TopicSpec]) -> list[str]:
+    """Names of wanted topics not yet complete, from a new client's metadata."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap(broker))
+    await admin.start()
+    try:
+        described = await admin.describe_topics(sorted(wanted))
+    finally:
+        await admin.close()
+    missing = []
+    for topic in described:
+        name, partitions = topic["topic"], topic.get("partitions") or []
+        spec = wanted[name]
+        if topic["error_code"] == 0 and partitions and len(partitions) != spec.partitions:
+            raise TopicMismatch(
+                f"topic {name} has {len(partitions)} partitions but this app needs "
+                f"{spec.partitions}: co-partitioned topics must match (delete it, or run "
+                f"with --partitions {len(partitions)} and a new --app-id)"
+            )
+        if topic["error_code"] != 0 or not partitions or any(p["leader"] < 0 for p in partitions):
+            missing.append(name)
+    return missing
 
 
 async def partition_count(broker: str, topic: str) -> int | None:

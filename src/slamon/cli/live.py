@@ -22,6 +22,7 @@ from slamon.cli.options import (
     EVENTS_TOPIC,
     PARTITIONS,
     POLICY,
+    REPLICATION,
     duration_s,
     duration_text,
     load_policy,
@@ -70,6 +71,14 @@ from slamon.worker.settings import DATA_DIR_PATTERN, Topics, WorkerSettings
     help="Table store URL: rocksdb:// (the default when rocksdict is installed) or memory://.",
 )
 @PARTITIONS
+@REPLICATION
+@click.option(
+    "--min-insync-replicas",
+    type=click.IntRange(min=1),
+    default=DEFAULTS.min_insync_replicas,
+    envvar="SLAMON_MIN_INSYNC_REPLICAS",
+    help="min.insync.replicas of each topic it creates (default: the broker's).",
+)
 @EVENTS_TOPIC
 @click.option(
     "--alerts-topic",
@@ -132,6 +141,8 @@ def worker_command(
     data_dir: Path | None,
     store: str,
     partitions: int,
+    replication: int,
+    min_insync_replicas: int | None,
     events_topic: str,
     alerts_topic: str,
     outcomes_topic: str,
@@ -145,7 +156,7 @@ def worker_command(
 
     Every option also reads its SLAMON_* environment variable, e.g. SLAMON_BROKER.
     """
-    from slamon.bootstrap import run_worker  # noqa: PLC0415
+    from slamon.bootstrap import StartupError, run_worker  # noqa: PLC0415
 
     policy = load_policy(policy_path)
     settings = WorkerSettings(
@@ -156,13 +167,18 @@ def worker_command(
         data_dir_override=data_dir,
         store=store,
         partitions=partitions,
+        replication=replication,
+        min_insync_replicas=min_insync_replicas,
         topics=Topics(events_topic, alerts_topic, outcomes_topic, dead_letter_topic),
         retention_s=retention,
         session_timeout_s=session_timeout,
         log_level=log_level,
         log_json=log_format == "json",
     )
-    run_worker(settings, policy)
+    try:
+        run_worker(settings, policy)
+    except StartupError as exc:
+        raise click.ClickException(f"worker cannot start: {exc}") from None
 
 
 @click.command("publish")
@@ -170,6 +186,7 @@ def worker_command(
 @BROKER
 @EVENTS_TOPIC
 @PARTITIONS
+@REPLICATION
 @click.option(
     "--rate",
     type=click.FloatRange(min=0),
@@ -178,14 +195,19 @@ def worker_command(
     help="Events per second (0: as fast as possible).",
 )
 def publish_command(
-    events: IO[bytes], broker: str, events_topic: str, rate: float, partitions: int
+    events: IO[bytes],
+    broker: str,
+    events_topic: str,
+    partitions: int,
+    replication: int,
+    rate: float,
 ) -> None:
     """Publish a JSONL event log to the input topic, keyed by ticket id, lines as they are."""
     from slamon.adapters.kafka import ensure_topics, publish_lines  # noqa: PLC0415
 
     started = time.monotonic()
     # created as the worker would create it, rather than by broker auto-creation
-    asyncio.run(ensure_topics(broker, [events_topic], partitions))
+    asyncio.run(ensure_topics(broker, [events_topic], partitions, replication))
     sent = asyncio.run(publish_lines(broker, events_topic, events, rate))
     took = time.monotonic() - started
     click.echo(f"published {sent} records to {events_topic} in {took:.1f}s", err=True)

@@ -62,6 +62,15 @@ PARTITIONS = click.option(
     envvar="SLAMON_PARTITIONS",
     help="Partitions of the topics it creates (an existing input topic keeps its own).",
 )
+REPLICATION = click.option(
+    "--replication-factor",
+    "replication",
+    type=click.IntRange(min=1),
+    default=DEFAULTS.replication,
+    show_default=True,
+    envvar="SLAMON_REPLICATION_FACTOR",
+    help="Replicas of each topic it creates (3 on a production cluster).",
+)
 EVENTS_TOPIC = click.option(
     "--events-topic",
     default=DEFAULT_TOPICS.events,

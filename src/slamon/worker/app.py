@@ -61,7 +61,7 @@ def declare(settings: WorkerSettings, clock: Callable[[], int]) -> Declared:
         web_host=settings.web_host,
         web_port=settings.web_port,
         topic_partitions=settings.partitions,
-        topic_replication_factor=1,
+        topic_replication_factor=settings.replication,
         consumer_auto_offset_reset="earliest",
         broker_session_timeout=settings.session_timeout_s,
         broker_heartbeat_interval=min(3.0, settings.session_timeout_s / 3),

@@ -44,6 +44,8 @@ class WorkerSettings:
     data_dir_override: Path | None = None  # None: default_data_dir(web_port)
     store: str = field(default_factory=default_store)
     partitions: int = 12  # changelog partitions can never change: over-provision
+    replication: int = 1  # replicas of each topic the worker creates: 3 on a real cluster
+    min_insync_replicas: int | None = None  # None: the broker's default
     topics: Topics = field(default_factory=Topics)
     retention_s: float = 3 * 86_400.0  # final tickets stay this long for late events
     session_timeout_s: float = 10.0
