@@ -20,6 +20,7 @@ from slamon.adapters.private_api import (
     refresh_metadata,
     set_current_event,
     set_persisted_offset,
+    without_builtin_pages,
 )
 
 
@@ -74,3 +75,11 @@ async def test_metadata_refresh_is_a_coroutine_of_the_consumers_client() -> None
         assert inspect.iscoroutinefunction(refresh_metadata)
     finally:
         await consumer.stop()
+
+
+def test_faust_builtin_pages_can_all_be_dropped_before_the_server_starts(tmp_path: Path) -> None:
+    """Faust's blueprints (tables, router, index...) are listed where we clear them."""
+    app = _app(tmp_path)
+    assert app.web.blueprints._enabled  # Faust enables some by default
+    without_builtin_pages(app)
+    assert app.web.blueprints._enabled == []

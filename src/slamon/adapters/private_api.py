@@ -51,3 +51,12 @@ def set_persisted_offset(
 async def refresh_metadata(consumer: AIOKafkaConsumer) -> None:
     """Fetch cluster metadata now (a topic created a moment ago is not known yet)."""
     await consumer._client.force_metadata_update()
+
+
+def without_builtin_pages(app: faust.App) -> None:
+    """Serve none of Faust's own pages (tables, router, graph, stats, index).
+
+    The ``web_*_enabled`` settings turn off all but the production index at ``/``;
+    this drops that one too, so the worker serves only the pages it declares.
+    """
+    app.web.blueprints._enabled.clear()

@@ -18,7 +18,11 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 
 from slamon.adapters.metrics import EngineCollector
 from slamon.adapters.outbox import Outbox
-from slamon.adapters.private_api import current_partition, set_current_event
+from slamon.adapters.private_api import (
+    current_partition,
+    set_current_event,
+    without_builtin_pages,
+)
 from slamon.worker.board import LiveBoard
 from slamon.worker.service import SlaService
 from slamon.worker.settings import WorkerSettings
@@ -59,7 +63,14 @@ def declare(settings: WorkerSettings, clock: Callable[[], int]) -> Declared:
         store=settings.store,
         datadir=str(settings.data_dir),
         web_host=settings.web_host,
+        web_bind=settings.web_host,  # Faust binds this one (default 0.0.0.0), not web_host
         web_port=settings.web_port,
+        # Faust's own pages would show ticket snapshots and internals to anyone
+        web_tables_enabled=False,
+        web_router_enabled=False,
+        web_graph_enabled=False,
+        web_stats_enabled=False,
+        web_metrics_enabled=False,
         topic_partitions=settings.partitions,
         topic_replication_factor=settings.replication,
         consumer_auto_offset_reset="earliest",
@@ -74,6 +85,7 @@ def declare(settings: WorkerSettings, clock: Callable[[], int]) -> Declared:
     topics, partitions = settings.topics, settings.partitions
     ticks_name = topics.ticks(settings.app_id)
     source = app.topic(topics.events, ticks_name, partitions=partitions, **raw)
+    without_builtin_pages(app)
     app.topic(ticks_name, partitions=partitions, internal=True, **raw)  # declared
     # Values are orjson-encoded snapshots. Faust derives table serializers from key/value
     # *types* (json for bytes), so the changelog topic is declared here, raw.
