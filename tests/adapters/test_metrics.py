@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 
-from prometheus_client import CollectorRegistry
+from prometheus_client import CollectorRegistry, enable_created_metrics, generate_latest
 
 from slamon.adapters.jsonl import decode_line
 from slamon.adapters.metrics import EngineCollector, SlaMetrics, sla_buckets
@@ -91,3 +91,31 @@ def test_refreshed_gauges_are_served_from_the_last_count() -> None:
     assert registry.get_sample_value("slamon_open_tickets", fr) == 1  # the cached count
     asyncio.run(_refreshed(collector))
     assert registry.get_sample_value("slamon_open_tickets", fr) == 2
+
+
+def test_exposition_has_no_created_series_and_plain_label_values() -> None:
+    """With created series enabled process-wide (the default), the scrape has no ``_created``
+    sample: the collectors build ``*MetricFamily`` values, which never carry one. Alert types
+    and statuses are exposed as their strings."""
+    enable_created_metrics()  # type: ignore[no-untyped-call]  # the default, made explicit
+    registry = CollectorRegistry()
+    metrics = SlaMetrics(registry, POLICY)
+    engine = LiveEngine(POLICY, retention_ns=3600 * NS_PER_S)
+    registry.register(EngineCollector(engine, lambda: {0: 1}))
+    log = EventLog()
+    log.created("T1", at(0), priority="P1")
+    log.add("ticket.responded", "T1", at(11))
+    now = parse_rfc3339(at(11))
+    for seq, line in enumerate(log.lines()):
+        alerts = engine.ingest(decode_line(line, seq), now)
+        assert isinstance(alerts, list)
+        for alert in alerts:
+            metrics.alert(alert, now, by_clock=True)
+    for outcome, first in engine.drain_outcomes():
+        metrics.outcome(outcome, first=first)
+    text = generate_latest(registry).decode()
+    assert "_created" not in text
+    assert 'slamon_alerts_total{priority="P1",sla="first_response",type="sla.breached"} 1.0' in text
+    assert 'slamon_outcomes_total{priority="P1",sla="first_response",status="breached"} 1.0' in text
+    assert "AlertType" not in text
+    assert "Status." not in text

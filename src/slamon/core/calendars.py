@@ -42,8 +42,6 @@ class Calendar(Protocol):
         """
         ...
 
-    def is_open(self, at: int) -> bool: ...
-
 
 class AlwaysOpen:
     """The ``24x7`` calendar: every nanosecond counts."""
@@ -58,9 +56,6 @@ class AlwaysOpen:
 
     def locate(self, start: int, need: int) -> int:
         return self.reach(start, need)
-
-    def is_open(self, at: int) -> bool:
-        return True
 
     def __repr__(self) -> str:
         return "AlwaysOpen()"
@@ -258,8 +253,3 @@ class WeeklyCalendar:
         total = self._before(start) + max(need, 0)
         i = self._grow_until(total, strictly=True)
         return self._starts[i] + max(0, total - self._cum[i])
-
-    def is_open(self, at: int) -> bool:
-        self._cover(at)
-        i = bisect_right(self._starts, at) - 1
-        return i >= 0 and at < self._ends[i]

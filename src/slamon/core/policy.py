@@ -66,7 +66,6 @@ class SlaPolicy:
     warn_at: Fraction
     pause: frozenset[str]
     priorities: Mapping[str, PriorityPolicy]
-    calendars: Mapping[str, Calendar] = field(default_factory=dict)
     _targets: dict[tuple[str, str], int] = field(init=False, repr=False, compare=False)
     _warns: dict[tuple[str, str], int] = field(init=False, repr=False, compare=False)
     _rules: dict[str, tuple[Calendar, tuple[int, ...], tuple[int, ...]]] = field(
@@ -246,10 +245,12 @@ def policy_from_dict(document: Any) -> SlaPolicy:
         priorities[priority] = _priority(
             _required(priorities_doc, priority, ("spec", "priorities")), path, calendars
         )
+    warn_at = DEFAULT_WARN_AT
+    if "warn_at" in spec:
+        warn_at = _warn_at(spec["warn_at"], ("spec", "warn_at"))
     return SlaPolicy(
         name=name,
-        warn_at=_warn_at(spec.get("warn_at", "0.75"), ("spec", "warn_at")),
+        warn_at=warn_at,
         pause=_pause(spec.get("pause", ["resolution"]), ("spec", "pause")),
         priorities=priorities,
-        calendars=calendars,
     )
