@@ -7,11 +7,20 @@ Every expectation below is computed by hand from those numbers.
 
 from __future__ import annotations
 
+import hashlib
+
 from slamon.core.timefmt import parse_rfc3339
 from slamon.testing import EventLog, at, small_policy
 from tests.helpers import run_replay
 
 FR, ON, RES = "first_response", "onsite_arrival", "resolution"
+
+
+def blake2b_128(ticket: str, sla: str, kind: str, generation: int) -> str:
+    """The documented id: BLAKE2b-128 of ticket, SLA, type and breach generation, joined by
+    the unit separator (0x1f), as hex. Computed here independently of the engine."""
+    key = "\x1f".join((ticket, sla, kind, str(generation))).encode()
+    return hashlib.blake2b(key, digest_size=16).hexdigest()
 
 
 def test_elapsed_equal_to_target_is_met() -> None:
@@ -178,6 +187,12 @@ def test_priority_lowering_retracts_a_breach_and_a_rebreach_alerts_again() -> No
     ]
     assert [a.at for a in alerts[1:]] == [parse_rfc3339(at(m)) for m in (10, 20, 60)]
     assert alerts[1].id != alerts[3].id
+    assert [a.id for a in alerts] == [
+        blake2b_128("T1", FR, "sla.at_risk", 1),
+        blake2b_128("T1", FR, "sla.breached", 1),
+        blake2b_128("T1", FR, "sla.breach_retracted", 1),  # retracts breach number 1
+        blake2b_128("T1", FR, "sla.breached", 2),  # the re-breach is the second
+    ]
     assert run.status("T1", FR) == "breached"
     assert run.standing_breaches() == run.breached_outcomes()
 
@@ -371,7 +386,8 @@ def test_breached_running_clock_counts_against_compliance() -> None:
 
 
 def test_alert_ids_are_deterministic() -> None:
-    """Replaying the same log twice yields the same alert ids."""
+    """Replaying the same log twice yields the same alert ids, and they are the documented
+    digest: the same in every process and on every machine (unlike the builtin hash())."""
     log = EventLog()
     log.created("T1", at(0), priority="P1")
     log.created("T2", at(30))
@@ -379,3 +395,11 @@ def test_alert_ids_are_deterministic() -> None:
     second = [a.id for a in run_replay(log).result.alerts]
     assert first == second
     assert len(set(first)) == len(first) > 0
+    # T1 (P1) is at risk at 7.5m and breached at 10m; T2 has no alert by 30m
+    assert first == [
+        blake2b_128("T1", FR, "sla.at_risk", 1),
+        blake2b_128("T1", FR, "sla.breached", 1),
+    ]
+    # regression anchors: hashlib.blake2b(b"T1\x1ffirst_response\x1fsla.at_risk\x1f1",
+    # digest_size=16).hexdigest(), and the same with sla.breached
+    assert first == ["4f568d7d66f5554e3f9e8abd95e2228a", "51a2ee66a08204621766bced2dc93a01"]
