@@ -15,10 +15,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from slamon.adapters.jsonl import decode_line
-from slamon.core.decisions import Alert, Outcome, alert_id
+from slamon.core.decisions import DUPLICATE, LATE, Alert, Outcome, Rejected, alert_id
 from slamon.core.engine import Engine
 from slamon.core.events import Event, parse_event
-from slamon.core.live import LiveEngine
+from slamon.core.live import LiveEngine, Snapshot, SnapshotError
 from slamon.core.timefmt import NS_PER_S, parse_rfc3339
 from slamon.testing import EventLog, at, small_policy
 
@@ -44,7 +44,7 @@ def feed(engine: LiveEngine, log: EventLog, shard: int = 0) -> list[Alert]:
     alerts: list[Alert] = []
     for event in decoded(log):
         out = engine.ingest(event, event.time, shard=shard)
-        assert out is not None, engine.rejected
+        assert isinstance(out, list), out
         alerts += out
     return alerts
 
@@ -59,8 +59,7 @@ def test_same_event_id_twice_on_a_ticket_is_a_duplicate() -> None:
     engine = live()
     created = parse_event(EventLog().created("T1", at(0), priority="P1"), 0)
     assert engine.ingest(created, ns(0)) == []
-    assert engine.ingest(created, ns(1)) is None
-    assert engine.rejected == "duplicate"
+    assert engine.ingest(created, ns(1)) == Rejected("duplicate") == DUPLICATE
     assert engine.duplicates == 1
     assert len(engine.tickets["T1"].events) == 1
 
@@ -217,8 +216,7 @@ def test_final_ticket_expires_after_retention_and_later_events_are_late() -> Non
     assert [t.id for t in gone] == ["T1"]
     assert "T1" not in engine.tickets
     survey = parse_event(EventLog().add("survey.submitted", "T1", at(70), {"score": 9}, id="s"), 99)
-    assert engine.ingest(survey, ns(70)) is None
-    assert engine.rejected == "late"
+    assert engine.ingest(survey, ns(70)) == Rejected("late") == LATE
     assert engine.late == 1
     assert "T1" not in engine.tickets
 
@@ -260,9 +258,9 @@ def test_drop_forgets_only_tickets_of_the_given_shards() -> None:
 
 
 # -- snapshots ---------------------------------------------------------------------------------
-def through_json(record: list[Any]) -> list[Any]:
+def through_json(snapshot: Snapshot) -> Snapshot:
     """The snapshot as the worker's table stores it (JSON bytes and back)."""
-    return list(orjson.loads(orjson.dumps(record)))
+    return Snapshot.from_list(orjson.loads(orjson.dumps(snapshot.to_list())))
 
 
 def test_export_restore_round_trip_gives_identical_outcomes() -> None:
@@ -340,8 +338,7 @@ def test_redelivery_after_restore_is_still_a_duplicate() -> None:
     other = live()
     other.restore("T1", record, ns(5))
     responded = decoded(log)[1]
-    assert other.ingest(responded, ns(6)) is None
-    assert other.rejected == "duplicate"
+    assert other.ingest(responded, ns(6)) == DUPLICATE
     assert other.duplicates == 1
 
 
@@ -366,10 +363,14 @@ def test_restore_rejects_an_unknown_snapshot_version() -> None:
     log = EventLog()
     log.created("T1", at(0))
     feed(engine, log)
-    record = LiveEngine.export(engine.tickets["T1"])
+    record = LiveEngine.export(engine.tickets["T1"]).to_list()
     record[0] = 2
     with pytest.raises(ValueError, match="unknown snapshot version 2"):
-        live().restore("T1", record, ns(1))
+        Snapshot.from_list(record)
+    other = live()
+    with pytest.raises(SnapshotError, match="unknown snapshot version 2"):
+        other.restore("T1", Snapshot(*record), ns(1))
+    assert other.tickets == {}
 
 
 def test_advance_marks_alerted_tickets_touched() -> None:
@@ -436,7 +437,7 @@ def test_any_arrival_order_ends_in_the_sorted_outcomes(
 
     engine = live()
     for event in data.draw(st.permutations(history)):
-        assert engine.ingest(event, FAR) is not None
+        assert isinstance(engine.ingest(event, FAR), list)
     got = list(engine.ticket_outcomes(engine.tickets["T"], FAR))
     assert got == expected
     # and the last record published for every pair now final says what the sorted log says

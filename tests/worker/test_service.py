@@ -18,6 +18,7 @@ import structlog.testing
 
 from slamon.bootstrap import Outputs, build_service
 from slamon.core.decisions import alert_id
+from slamon.core.live import Snapshot
 from slamon.core.timefmt import NS_PER_S
 from slamon.testing import EventLog, ListSink, ManualClock, Record, at, small_policy
 from slamon.testing import event_record as _event_record
@@ -79,8 +80,9 @@ async def test_valid_record_is_processed_and_snapshotted() -> None:
     assert list(h.table) == [b"T1"]
     record = snapshot(h)
     assert isinstance(h.table[b"T1"], bytes)
-    assert record[:2] == [1, 2]  # snapshot version 1, shard = the record's partition
-    assert [event[0] for event in record[7]] == ["c-T1"]
+    stored = Snapshot.from_list(record)
+    assert (stored.version, stored.shard) == (1, 2)  # version 1, shard = the record's partition
+    assert [event[0] for event in stored.events] == ["c-T1"]
     assert h.service.positions == {2: 42}  # next offset to process
     assert h.dead_letter.sent == []
     assert h.metric("slamon_last_event_time_seconds") == ns(0) / NS_PER_S
@@ -205,13 +207,16 @@ async def test_persist_tick_writes_the_current_snapshot() -> None:
     """Handling the persist tick stores the snapshot with the breach recorded as standing."""
     h = Harness()
     await h.service.handle(event_record(created(), partition=5))
-    assert snapshot(h)[4:6] == [0, 0]  # risk_sent and standing masks: nothing sent yet
+    stored = Snapshot.from_list(snapshot(h))
+    assert (stored.risk_sent, stored.standing) == (0, 0)  # nothing sent yet
     h.clock.now = ns(11)
     await h.service.tick()
-    assert snapshot(h)[4:6] == [0, 0]  # the clock does not write the table itself
+    stored = Snapshot.from_list(snapshot(h))
+    assert (stored.risk_sent, stored.standing) == (0, 0)  # the clock does not write the table
     [tick] = h.ticks.sent
     await h.service.handle(Record(TICKS, tick.partition or 0, 0, tick.key, tick.value))
-    assert snapshot(h)[4:6] == [1, 1]  # bit 0 = first_response: at risk sent, breach stands
+    stored = Snapshot.from_list(snapshot(h))
+    assert (stored.risk_sent, stored.standing) == (1, 1)  # first response: at risk, breach stands
     assert h.events("processed") == 1  # ticks are not input events
 
 

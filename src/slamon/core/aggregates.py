@@ -11,12 +11,15 @@ import math
 from collections.abc import Iterable
 from typing import Any
 
-from slamon.core.decisions import BREACH, CANCELLED, MET, NOT_APPLICABLE, OPEN, Outcome
+from slamon.core.decisions import Outcome, Status
 from slamon.core.policy import PRIORITIES, SLAS
 from slamon.core.tickets import TicketFold
 from slamon.core.timefmt import ns_to_seconds
 
 PERCENTILES = (("p50_seconds", 0.50), ("p80_seconds", 0.80), ("p95_seconds", 0.95))
+_VOID = (Status.NOT_APPLICABLE, Status.CANCELLED)  # pairs no SLA figure counts
+# members bound once: an enum member lookup costs ~100 ns on Python 3.11, a global ~10 ns
+_STATUS_MET, _STATUS_BREACHED, _STATUS_OPEN = Status.MET, Status.BREACHED, Status.OPEN
 
 
 def nearest_rank(sorted_values: list[int], p: float) -> int:
@@ -38,11 +41,11 @@ class SlaStats:
 
     def add(self, outcome: Outcome) -> None:
         status = outcome.status
-        if status == MET:
+        if status == _STATUS_MET:
             self.met += 1
-        elif status == BREACH:
+        elif status == _STATUS_BREACHED:
             self.breached += 1
-        elif status == OPEN:
+        elif status == _STATUS_OPEN:
             self.open += 1
         if outcome.measured:
             self.durations.append(outcome.elapsed_ns)
@@ -101,7 +104,7 @@ def sla_table(outcomes: Iterable[Outcome]) -> dict[str, dict[str, dict[str, Any]
     """Per final priority and SLA; not_applicable and cancelled pairs are left out."""
     stats = {p: {sla: SlaStats() for sla in SLAS} for p in PRIORITIES}
     for outcome in outcomes:
-        if outcome.status not in (NOT_APPLICABLE, CANCELLED):
+        if outcome.status not in _VOID:
             stats[outcome.priority][outcome.sla].add(outcome)
     return {p: {sla: s.result() for sla, s in row.items()} for p, row in stats.items()}
 

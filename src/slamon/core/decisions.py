@@ -3,24 +3,56 @@
 from __future__ import annotations
 
 import hashlib
-from typing import Any, NamedTuple
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, Literal, NamedTuple
 
 from slamon.core.timefmt import format_rfc3339, ns_to_seconds
 
-AT_RISK = "sla.at_risk"
-BREACHED = "sla.breached"
-RETRACTED = "sla.breach_retracted"
 
-MET = "met"
-BREACH = "breached"
-OPEN = "open"
-NOT_APPLICABLE = "not_applicable"
-CANCELLED = "cancelled"
-FINAL_STATUSES = frozenset({MET, CANCELLED, NOT_APPLICABLE})
+class AlertType(StrEnum):
+    """The ``type`` of an alert; members are the strings on the wire."""
+
+    AT_RISK = "sla.at_risk"
+    BREACHED = "sla.breached"
+    RETRACTED = "sla.breach_retracted"
+
+
+class Status(StrEnum):
+    """The status of a (ticket, SLA) pair at an evaluation time (docs/contract.md)."""
+
+    MET = "met"
+    BREACHED = "breached"
+    OPEN = "open"
+    NOT_APPLICABLE = "not_applicable"
+    CANCELLED = "cancelled"
+
+
+_DECIDED = (Status.MET, Status.BREACHED)  # bound once: an enum member lookup is slow on 3.11
+
+# Aliases kept for shells and tests outside the core that still import the old names.
+AT_RISK = AlertType.AT_RISK
+BREACHED = AlertType.BREACHED
+RETRACTED = AlertType.RETRACTED
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    """An event the engine did not apply, and why: a redelivered id or an expired ticket."""
+
+    reason: Literal["duplicate", "late"]
+
+
+DUPLICATE = Rejected("duplicate")
+LATE = Rejected("late")
 
 
 def alert_id(ticket_id: str, sla: str, alert_type: str, generation: int) -> str:
-    """Deterministic id: the same log yields the same ids, so consumers can deduplicate."""
+    """Deterministic id: the same log yields the same ids, so consumers can deduplicate.
+
+    BLAKE2b with a 16-byte digest, as hex, of ``ticket_id``, ``sla``, ``alert_type`` and
+    ``generation`` (decimal) joined by the unit separator U+001F, UTF-8 encoded.
+    """
     key = f"{ticket_id}\x1f{sla}\x1f{alert_type}\x1f{generation}".encode()
     return hashlib.blake2b(key, digest_size=16).hexdigest()
 
@@ -29,7 +61,7 @@ class Alert(NamedTuple):
     """An alert decision. ``at`` is the instant it refers to (event time), not when it was seen."""
 
     id: str
-    type: str
+    type: AlertType
     ticket_id: str
     sla: str
     priority: str
@@ -54,7 +86,7 @@ class Outcome(NamedTuple):
     ticket_id: str
     sla: str
     priority: str
-    status: str
+    status: Status
     elapsed_ns: int
     target_ns: int
     deadline: int | None
@@ -63,7 +95,7 @@ class Outcome(NamedTuple):
     @property
     def measured(self) -> bool:
         """A duration the statistics count: a stopped clock, met or breached."""
-        return self.stopped and self.status in (MET, BREACH)
+        return self.stopped and self.status in _DECIDED
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -8,24 +8,88 @@ What differs from replay, each forced by running forever on a partitioned stream
   while final (a late event, a priority change) or is reopened (status ``open``);
 - tickets that have been final, or orphaned, for ``retention`` are expired, and
   events that arrive for them afterwards are counted as late;
-- tickets are exported to and restored from plain lists (the worker's table).
+- tickets are exported to and restored from a :class:`Snapshot`, stored in the worker's
+  table as a plain JSON list.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, NamedTuple
 
-from slamon.core.decisions import Alert, Outcome
+from slamon.core.decisions import DUPLICATE, LATE, Alert, Outcome, Rejected
 from slamon.core.engine import Engine, Ticket
 from slamon.core.events import Event, compact
 from slamon.core.policy import SLAS, SlaPolicy
 from slamon.core.tickets import ALL_SLAS
 
+__all__ = ["LiveEngine", "Rejected", "Snapshot", "SnapshotError", "tally_running"]
+
 SNAPSHOT_VERSION = 1
-DUPLICATE, LATE = "duplicate", "late"
 _EXPIRED_MEMORY = 100_000  # expired ticket ids remembered to recognise late events
+_EVENT_MIN = Event._fields.index("seq") + 1  # a stored event has every field with no default
+_EVENT_MAX = len(Event._fields)
+
+
+class SnapshotError(ValueError):
+    """A snapshot that cannot be read or rebuilt; says which and why."""
+
+
+def _is_int(value: Any) -> bool:
+    return type(value) is int  # JSON true is not a mask
+
+
+class Snapshot(NamedTuple):
+    """A ticket as the worker's table stores it: its events and what was already said.
+
+    On the wire it is the plain JSON list of these fields, in this order
+    (:meth:`to_list`, :meth:`from_list`); the layout is the table's format.
+    """
+
+    version: int
+    shard: int
+    final_since: int | None
+    settled: int  # mask of SLAs whose final outcome was reported
+    risk_sent: int  # mask of SLAs whose at-risk alert was sent
+    standing: int  # mask of SLAs with a standing breach
+    generation: list[int]  # breach counts per SLA (alert ids)
+    events: list[list[Any]]  # each event's fields, in Event order
+
+    def to_list(self) -> list[Any]:
+        """The JSON-able list stored in the table."""
+        return list(self)
+
+    @staticmethod
+    def shard_of(record: Any) -> object:
+        """The shard (partition) a stored record belongs to, read without validating it."""
+        if not isinstance(record, list) or len(record) < 2:
+            raise SnapshotError(f"a snapshot is a list of fields, got {type(record).__name__}")
+        return record[1]
+
+    @classmethod
+    def from_list(cls, record: Any) -> Snapshot:
+        """Validate a decoded table record (version and shape) into a :class:`Snapshot`."""
+        if not isinstance(record, list) or not record:
+            raise SnapshotError(f"a snapshot is a list of fields, got {type(record).__name__}")
+        if not _is_int(record[0]) or record[0] != SNAPSHOT_VERSION:
+            raise SnapshotError(f"unknown snapshot version {record[0]!r}")
+        if len(record) != len(cls._fields):
+            raise SnapshotError(f"expected {len(cls._fields)} fields, got {len(record)}")
+        _, shard, final_since, settled, risk_sent, standing, generation, events = record
+        if not all(map(_is_int, (shard, settled, risk_sent, standing))):
+            raise SnapshotError("shard and masks must be integers")
+        if final_since is not None and not _is_int(final_since):
+            raise SnapshotError(f"final_since must be an integer or null, got {final_since!r}")
+        if not (isinstance(generation, list) and len(generation) == 3
+                and all(map(_is_int, generation))):  # fmt: skip
+            raise SnapshotError(f"generation must be three integers, got {generation!r}")
+        if not isinstance(events, list) or not all(
+            isinstance(fields, list) and _EVENT_MIN <= len(fields) <= _EVENT_MAX
+            for fields in events
+        ):
+            raise SnapshotError("events must be lists of event fields")
+        return cls(*record)
 
 
 def tally_running(
@@ -37,13 +101,14 @@ def tally_running(
     ``at_risk`` when its at-risk alert went out and no breach stands."""
     for ticket in tickets:
         fold = ticket.fold
-        if fold.created_at is None or fold.cancelled_at is not None:
+        mask = fold.running_mask()
+        if not mask:
             continue
         for index, sla in enumerate(SLAS):
-            if fold.applicable(index) and not fold.stopped(index):
+            bit = 1 << index
+            if mask & bit:
                 key = (fold.priority, sla)
                 running[key] += 1
-                bit = 1 << index
                 if ticket.risk_sent & bit and not ticket.standing & bit:
                     at_risk[key] += 1
 
@@ -55,23 +120,20 @@ class LiveEngine(Engine):
         super().__init__(policy)
         self.retention_ns = retention_ns
         self.late = 0
-        self.rejected: str | None = None  # why the last ``ingest`` returned None
         # (outcome, newly final) pairs, drained by the shell
         self.outcome_log: list[tuple[Outcome, bool]] = []
         self.touched: set[str] = set()  # tickets whose state changed outside ingest
         self._expired: OrderedDict[str, None] = OrderedDict()
 
-    def ingest(self, event: Event, now: int, shard: int = 0) -> list[Alert] | None:
-        """Apply one event at wall-clock ``now``; None if rejected (see ``rejected``)."""
+    def ingest(self, event: Event, now: int, shard: int = 0) -> list[Alert] | Rejected:
+        """Apply one event at wall-clock ``now``: its alerts, or why it was not applied."""
         ticket = self.tickets.get(event.ticket_id)
         if ticket is None and event.ticket_id in self._expired:
             self.late += 1
-            self.rejected = LATE
-            return None
+            return LATE
         if ticket is not None and any(seen.id == event.id for seen in ticket.events):
             self.duplicates += 1
-            self.rejected = DUPLICATE
-            return None
+            return DUPLICATE
         ticket = ticket or self.ticket(event.ticket_id)
         ticket.shard = shard
         changed = self._fold(ticket, event)
@@ -91,14 +153,7 @@ class LiveEngine(Engine):
             if ticket.final_since is None:  # an orphan: expires like a final ticket
                 ticket.final_since = now
             return
-        if fold.cancelled_at is not None:
-            final = ALL_SLAS
-        else:  # stopped or not applicable, per SLA (spelled out: this runs per event)
-            final = (
-                (1 if fold.responded else 0)
-                | (2 if fold.arrived or fold.service != "onsite" else 0)
-                | (4 if fold.resolved else 0)
-            )
+        final = fold.final_mask()
         report = (final ^ ticket.settled) | (changed & final)
         if report:
             at = max(now, ticket.events[-1].time)  # never cut a stopped clock short
@@ -146,9 +201,9 @@ class LiveEngine(Engine):
 
     # -- snapshots ---------------------------------------------------------------------
     @staticmethod
-    def export(ticket: Ticket) -> list[Any]:
-        """The ticket as plain JSON-able lists: its events and what was already said."""
-        return [
+    def export(ticket: Ticket) -> Snapshot:
+        """The ticket as a :class:`Snapshot`: its events and what was already said."""
+        return Snapshot(
             SNAPSHOT_VERSION,
             ticket.shard,
             ticket.final_since,
@@ -157,23 +212,46 @@ class LiveEngine(Engine):
             ticket.standing,
             list(ticket.generation),
             [list(event) for event in ticket.events],
-        ]
+        )
 
-    def restore(self, ticket_id: str, record: list[Any], now: int) -> list[Alert]:
-        """Rebuild a ticket from :meth:`export`; returns alerts that fell due meanwhile."""
-        version, shard, final_since, settled, risk, standing, generation, events = record
-        if version != SNAPSHOT_VERSION:
-            raise ValueError(f"unknown snapshot version {version!r}")
-        ticket = self.tickets[ticket_id] = Ticket(ticket_id, self.policy.pause)
-        ticket.shard, ticket.final_since, ticket.settled = shard, final_since, settled
-        ticket.risk_sent, ticket.standing = risk, standing
-        ticket.generation = (generation[0], generation[1], generation[2])
-        for fields in events:
-            event = compact(Event(*fields))
-            ticket.events = (*ticket.events, event)
-            ticket.fold.apply(event)
-        alerts = self._evaluate(ticket, now, ALL_SLAS)
-        self._settle(ticket, 0, now)
+    def restore(self, ticket_id: str, snapshot: Snapshot, now: int) -> list[Alert]:
+        """Rebuild a ticket from :meth:`export`; returns alerts that fell due meanwhile.
+
+        All or nothing: when the snapshot cannot be rebuilt, the engine is left as it
+        was (no half-restored ticket, no outcome recorded) and :class:`SnapshotError`
+        says why.
+        """
+        previous = self.tickets.get(ticket_id)
+        logged = len(self.outcome_log)
+        try:
+            ticket = self.tickets[ticket_id] = self._rebuild(ticket_id, snapshot)
+            alerts = self._evaluate(ticket, now, ALL_SLAS)
+            self._settle(ticket, 0, now)
+        except Exception as exc:
+            del self.outcome_log[logged:]
+            if previous is None:
+                self.tickets.pop(ticket_id, None)
+            else:
+                self.tickets[ticket_id] = previous
+            if isinstance(exc, SnapshotError):
+                raise
+            raise SnapshotError(f"snapshot of ticket {ticket_id!r} not restored: {exc!r}") from exc
         if alerts:
             self.touched.add(ticket_id)
         return alerts
+
+    def _rebuild(self, ticket_id: str, snapshot: Snapshot) -> Ticket:
+        """A new ticket with the snapshot's events folded in (not yet evaluated)."""
+        if snapshot.version != SNAPSHOT_VERSION:
+            raise SnapshotError(f"unknown snapshot version {snapshot.version!r}")
+        ticket = Ticket(ticket_id, self.policy.pause)
+        ticket.shard, ticket.final_since = snapshot.shard, snapshot.final_since
+        ticket.settled, ticket.risk_sent, ticket.standing = (
+            snapshot.settled, snapshot.risk_sent, snapshot.standing
+        )  # fmt: skip
+        first, second, third = snapshot.generation
+        ticket.generation = (first, second, third)
+        ticket.events = tuple(compact(Event(*fields)) for fields in snapshot.events)
+        for event in ticket.events:
+            ticket.fold.apply(event)
+        return ticket

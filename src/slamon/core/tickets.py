@@ -13,8 +13,9 @@ from slamon.core.clocks import NO_SPANS, Spans, step
 from slamon.core.events import Event
 from slamon.core.policy import SLAS
 
-FIRST_RESPONSE, ONSITE_ARRIVAL, RESOLUTION = SLAS
-ALL_SLAS = 0b111  # a change mask naming every SLA
+ALL_SLAS = 0b111  # a mask naming every SLA (bit i for SLAS[i])
+_REMOTE_SLAS = 0b101  # onsite_arrival does not apply to a remote service
+_PAUSE_MASKS: dict[frozenset[str], tuple[bool, ...]] = {}
 
 
 class TicketFold:
@@ -46,8 +47,12 @@ class TicketFold:
     )
 
     def __init__(self, pause: frozenset[str]) -> None:
-        # which SLAs a pause stops, as a tuple aligned with SLAS
-        self.pause_mask = tuple(sla in pause for sla in SLAS)
+        # which SLAs a pause stops, as a tuple aligned with SLAS (one per policy: a
+        # ticket is created, and refolded after a late event, on the hot path)
+        pause_mask = _PAUSE_MASKS.get(pause)
+        if pause_mask is None:
+            pause_mask = _PAUSE_MASKS[pause] = tuple(sla in pause for sla in SLAS)
+        self.pause_mask = pause_mask
         self.created_at: int | None = None
         self.cancelled_at: int | None = None
         self.priority = ""
@@ -79,7 +84,9 @@ class TicketFold:
             return self.spans1, self.since1
         return self.spans2, self.since2
 
+    # -- the one home of "applicable / running / final" ---------------------------------
     def applicable(self, sla_index: int) -> bool:
+        """The SLA applies to the ticket: onsite_arrival only to an onsite service."""
         return sla_index != 1 or self.service == "onsite"
 
     def stopped(self, sla_index: int) -> bool:
@@ -89,6 +96,30 @@ class TicketFold:
         if sla_index == 1:
             return self.arrived
         return self.resolved
+
+    def in_force_mask(self) -> int:
+        """The SLAs that bind this ticket: it is created and not cancelled, and the SLA
+        applies. Only those have alerts; the others are ``cancelled`` or ``not_applicable``.
+        """
+        if self.created_at is None or self.cancelled_at is not None:
+            return 0
+        return ALL_SLAS if self.service == "onsite" else _REMOTE_SLAS
+
+    def running_mask(self) -> int:
+        """The SLAs in force whose clock has not stopped (running or paused): not final."""
+        if self.created_at is None or self.cancelled_at is not None:
+            return 0
+        # spelled out (no per-SLA calls): this runs for every event
+        return (
+            (0 if self.responded else 1)
+            | (2 if self.service == "onsite" and not self.arrived else 0)
+            | (0 if self.resolved else 4)
+        )
+
+    def final_mask(self) -> int:
+        """The SLAs whose outcome is final: stopped (met or breached), cancelled, or not
+        applicable; none before the ticket is created."""
+        return 0 if self.created_at is None else ALL_SLAS ^ self.running_mask()
 
     def apply(self, event: Event) -> int:
         """Apply one event that does not sort before any applied so far.
@@ -112,23 +143,21 @@ class TicketFold:
         else:
             # a new priority swaps targets and calendar; a cancel ends every SLA
             changed = ALL_SLAS if self._apply_update(event) else 0
-        # a clock runs while the ticket is live, the SLA applies and has not reached its end
-        # event, and no pause stops it (spelled out per clock: this is the hottest loop)
+        # a clock runs while its pair is running (not final) and no pause stops it
+        # (spelled out per clock: this is the hottest loop)
         at = event.time
-        live = self.cancelled_at is None
+        running = self.running_mask()
         paused = self.paused
         pause_mask = self.pause_mask
-        run = live and not self.responded and not (paused and pause_mask[0])
+        run = (running & 1) != 0 and not (paused and pause_mask[0])
         self.spans0, self.since0, moved = step(self.spans0, self.since0, run, at)
         if moved:
             changed |= 1
-        run = live and self.service == "onsite" and not self.arrived
-        if run and paused and pause_mask[1]:
-            run = False
+        run = (running & 2) != 0 and not (paused and pause_mask[1])
         self.spans1, self.since1, moved = step(self.spans1, self.since1, run, at)
         if moved:
             changed |= 2
-        run = live and not self.resolved and not (paused and pause_mask[2])
+        run = (running & 4) != 0 and not (paused and pause_mask[2])
         self.spans2, self.since2, moved = step(self.spans2, self.since2, run, at)
         if moved:
             changed |= 4

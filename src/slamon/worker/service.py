@@ -23,7 +23,7 @@ from slamon.adapters.cloudevents import decode_record, encode_alert, encode_outc
 from slamon.adapters.metrics import SlaMetrics
 from slamon.core.decisions import AT_RISK, Alert, Outcome
 from slamon.core.events import InvalidEvent
-from slamon.core.live import LiveEngine
+from slamon.core.live import LiveEngine, Rejected, Snapshot
 from slamon.core.timefmt import NS_PER_S, format_rfc3339
 
 log = structlog.get_logger("slamon.worker")
@@ -126,8 +126,8 @@ class SlaService:
             await self._dead_letter(record, f"internal error: {type(exc).__name__}: {exc}",
                                     result="error")  # fmt: skip
             return
-        if alerts is None:
-            self.metrics.event(self.engine.rejected or "duplicate")
+        if isinstance(alerts, Rejected):
+            self.metrics.event(alerts.reason)
             return
         self.metrics.event("processed")
         if event.time > self._last_event_ns:
@@ -138,7 +138,9 @@ class SlaService:
         await self._emit_outcomes(now)
         ticket = self.engine.tickets.get(event.ticket_id)
         if ticket is not None:
-            self.table[event.ticket_id.encode()] = orjson.dumps(self.engine.export(ticket))
+            self.table[event.ticket_id.encode()] = orjson.dumps(
+                self.engine.export(ticket).to_list()
+            )
         if self.board is not None:
             self.board.flush(record.partition, now)
         due = self.engine.next_due()
@@ -156,7 +158,7 @@ class SlaService:
             return
         ticket = self.engine.tickets.get(key.decode())
         if ticket is not None:
-            self.table[key] = orjson.dumps(self.engine.export(ticket))
+            self.table[key] = orjson.dumps(self.engine.export(ticket).to_list())
 
     async def _dead_letter(self, record: Record, reason: str, result: str = "invalid") -> None:
         self.metrics.event(result)
@@ -274,12 +276,11 @@ class SlaService:
                 continue
             try:
                 record = orjson.loads(value)
-                if record[1] not in active:
+                if Snapshot.shard_of(record) not in active:
                     continue
-                alerts = self.engine.restore(ticket_id, record, now)
+                alerts = self.engine.restore(ticket_id, Snapshot.from_list(record), now)
             except Exception:  # one unreadable snapshot must not keep the worker unready
                 log.exception("snapshot not restored", ticket_id=ticket_id)
-                self.engine.tickets.pop(ticket_id, None)
                 failed += 1
                 continue
             for alert in alerts:
