@@ -72,7 +72,7 @@ class Engine:
         self.tickets: dict[str, Ticket] = {}
         self.duplicates = 0
         self._seen: set[str] = set()
-        self.schedule: list[tuple[int, str]] = []  # heap of (due, ticket id), lazily invalidated
+        self._schedule: list[tuple[int, str]] = []  # heap of (due, ticket id), lazily invalidated
 
     # -- input -------------------------------------------------------------------------
     def admit(self, event: Event) -> bool:
@@ -118,7 +118,7 @@ class Engine:
     def advance(self, now: int) -> list[Alert]:
         """Emit every alert whose instant lies strictly before ``now``."""
         alerts: list[Alert] = []
-        heap = self.schedule
+        heap = self._schedule
         while heap and heap[0][0] < now:
             due, ticket_id = heapq.heappop(heap)
             ticket = self.tickets.get(ticket_id)
@@ -137,7 +137,13 @@ class Engine:
 
     def next_due(self) -> int | None:
         """The earliest instant at which ``advance`` may have something to emit."""
-        return self.schedule[0][0] if self.schedule else None
+        return self._schedule[0][0] if self._schedule else None
+
+    def has_due_before(self, now: int) -> bool:
+        """Whether ``advance(now)`` may have something to emit (cheap: a heap peek)."""
+        heap = self._schedule
+        return bool(heap) and heap[0][0] < now
+
     # -- decisions ---------------------------------------------------------------------
     def _evaluate(self, ticket: Ticket, now: int, changed: int) -> list[Alert]:
         """Emit what is due before ``now`` for the SLAs in ``changed``; schedule the rest.
@@ -190,7 +196,7 @@ class Engine:
         if due != ticket.due:
             ticket.due = due
             if due is not None:
-                heapq.heappush(self.schedule, (due, ticket.id))
+                heapq.heappush(self._schedule, (due, ticket.id))
         return alerts
 
     def _alert(
