@@ -54,3 +54,11 @@ kafka-down:
 
 kafka-status:
 	bash deploy/kafka/kafka.sh status
+
+# A second, secured broker (SASL_SSL + SCRAM-SHA-512 on 127.0.0.1:9094; docs/kafka.md).
+.PHONY: kafka-up-secure kafka-down-secure
+kafka-up-secure:
+	bash deploy/kafka/kafka.sh up-secure
+
+kafka-down-secure:
+	bash deploy/kafka/kafka.sh down-secure

@@ -286,7 +286,7 @@ def test_every_worker_option_has_an_env_var() -> None:
     """Every `worker` option reads SLAMON_<OPTION NAME> (12-factor), --policy included."""
     command = main.commands["worker"]
     options = [p for p in command.params if isinstance(p, click.Option)]
-    assert len(options) == 18
+    assert len(options) == 26  # 18 + the 8 --kafka-* security options
     for option in options:
         flag = option.opts[0]
         assert option.envvar == "SLAMON_" + flag.removeprefix("--").replace("-", "_").upper()

@@ -192,7 +192,8 @@ def run_worker(settings: WorkerSettings, policy: SlaPolicy) -> None:
         settings = asyncio.run(_match_input_partitions(settings))
         declared, _ = build_worker(settings, policy)
         specs = worker_topics(declared, settings)
-        asyncio.run(provision_topics(settings.broker, specs, settings.replication))
+        asyncio.run(provision_topics(settings.broker, specs, settings.replication,
+                                     security=settings.security))  # fmt: skip
     except (TopicError, TimeoutError) as exc:
         raise StartupError(str(exc)) from None
     except KafkaError as exc:
@@ -218,7 +219,9 @@ async def _match_input_partitions(settings: WorkerSettings) -> WorkerSettings:
 
     from slamon.adapters.kafka import partition_count  # noqa: PLC0415
 
-    actual = await partition_count(settings.broker, settings.topics.events)
+    actual = await partition_count(
+        settings.broker, settings.topics.events, security=settings.security
+    )
     if actual is None or actual == settings.partitions:
         return settings
     structlog.get_logger("slamon.worker").warning(

@@ -1,23 +1,46 @@
 """Plain aiokafka helpers: create topics, publish JSONL, read a topic to its end.
 
 The worker itself runs on Faust; these serve the CLI (``publish``, ``simulate``,
-``tail``), the tests and the benchmarks.
+``tail``), the worker's start-up, the tests and the benchmarks. Every client takes a
+``security`` (TLS, SASL; default PLAINTEXT) and is started by :func:`start_client`,
+which turns "unable to bootstrap" into the reason: authentication, TLS, protocol.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
+import ssl
 import time
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.errors import (
+    AuthenticationFailedError,
+    AuthenticationMethodNotSupported,
+    IllegalSaslStateError,
+    KafkaConnectionError,
+    KafkaError,
+    SaslAuthenticationFailed,
+    TopicAlreadyExistsError,
+    UnsupportedSaslMechanismError,
+)
 
+from slamon.adapters.kafka_security import KafkaSecurity
 from slamon.adapters.private_api import refresh_metadata
+
+PLAINTEXT = KafkaSecurity()
+# A refused TLS connection closes over a few loop turns after aiokafka drops it; an
+# asyncio.run() that ends first leaves its transport unclosed (a ResourceWarning).
+CLOSE_GRACE_S = 0.05
+AUTH_ERRORS = (AuthenticationFailedError, AuthenticationMethodNotSupported,
+               IllegalSaslStateError, SaslAuthenticationFailed,
+               UnsupportedSaslMechanismError)  # fmt: skip
 
 
 def bootstrap(broker: str) -> str:
@@ -34,6 +57,112 @@ class TopicSpec:
     config: dict[str, str] = field(default_factory=dict)
 
 
+class KafkaAccessError(KafkaError):  # type: ignore[misc]  # aiokafka is untyped
+    """No connection to Kafka could be made; the message says why (it is one line)."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else "cannot connect to Kafka"
+
+
+class _Client(Protocol):
+    async def start(self) -> None: ...
+
+
+class _BootstrapReasons(logging.Filter):
+    """Holds back aiokafka's records that carry an exception while a client starts.
+
+    aiokafka logs why each bootstrap server failed (bad password, untrusted certificate)
+    and then raises only "unable to bootstrap": the reasons are in those records.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[logging.LogRecord] = []
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if any(isinstance(arg, BaseException) for arg in _args(record)):
+            self.records.append(record)
+            return False
+        return True
+
+    def reasons(self) -> list[BaseException]:
+        return [a for r in self.records for a in _args(r) if isinstance(a, BaseException)]
+
+
+def _args(record: logging.LogRecord) -> tuple[object, ...]:
+    return record.args if isinstance(record.args, tuple) else ()
+
+
+async def start_client(
+    client: _Client, security: KafkaSecurity, stop: Callable[[], Awaitable[None]]
+) -> None:
+    """``client.start()``; if no bootstrap server lets it in, :class:`KafkaAccessError`.
+
+    On failure the client is stopped, and aiokafka's log records of the attempts give
+    way to the one error; on success they are logged as usual.
+    """
+    logger = logging.getLogger("aiokafka")  # aiokafka.client logs as "aiokafka"
+    held = _BootstrapReasons()
+    logger.addFilter(held)
+    try:
+        await client.start()
+    except KafkaConnectionError as exc:
+        with contextlib.suppress(Exception):
+            await stop()
+        await asyncio.sleep(CLOSE_GRACE_S)
+        reasons = [explain(reason, security) for reason in held.reasons()]
+        message = "; ".join(dict.fromkeys(reasons)) or str(exc)
+        raise KafkaAccessError(message) from exc
+    finally:
+        logger.removeFilter(held)
+    for record in held.records:
+        logger.handle(record)
+
+
+def explain(reason: BaseException, security: KafkaSecurity) -> str:
+    """Why a connection attempt failed, in words a user can act on (one line)."""
+    if isinstance(reason, SaslAuthenticationFailed | AuthenticationFailedError):
+        said = reason.args[0] if reason.args else reason
+        return f"authentication failed ({security.describe()}): {said}"
+    if isinstance(reason, UnsupportedSaslMechanismError):
+        said = reason.args[0] if reason.args and isinstance(reason.args[0], str) else ""
+        return (
+            f"authentication impossible: the listener does not accept SASL mechanism "
+            f"{security.sasl_mechanism}{f' ({said})' if said else ''}"
+        )
+    if isinstance(reason, AUTH_ERRORS):
+        return f"authentication impossible ({security.describe()}): {reason}"
+    if isinstance(reason, ssl.SSLCertVerificationError):
+        return (
+            f"TLS: the broker's certificate is not trusted ({reason.verify_message}): "
+            f"give the CA that signed it (--kafka-ssl-cafile)"
+        )
+    if isinstance(reason, ssl.SSLError):
+        return (
+            f"TLS handshake failed ({reason.reason or reason}): does the listener expect "
+            f"{security.security_protocol}?"
+        )
+    closed = isinstance(reason, ConnectionResetError) or (
+        isinstance(reason, KafkaConnectionError) and "closed" in str(reason)
+    )
+    if closed:
+        return (
+            f"the broker closed the connection during the handshake: does the listener "
+            f"expect {security.security_protocol}?"
+        )
+    return str(reason) or type(reason).__name__
+
+
+@contextlib.asynccontextmanager
+async def _admin(broker: str, security: KafkaSecurity) -> AsyncIterator[AIOKafkaAdminClient]:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap(broker), **security.client_kwargs())
+    await start_client(admin, security, admin.close)
+    try:
+        yield admin
+    finally:
+        await admin.close()
+
+
 class TopicError(Exception):
     """The broker refused to create a topic (the message has its reason)."""
 
@@ -47,11 +176,16 @@ PROVISION_TIMEOUT_S = 30.0
 
 
 async def ensure_topics(
-    broker: str, names: Iterable[str], partitions: int, replication: int = 1
+    broker: str,
+    names: Iterable[str],
+    partitions: int,
+    replication: int = 1,
+    *,
+    security: KafkaSecurity = PLAINTEXT,
 ) -> None:
     """Create the topics that do not exist yet (existing ones are left as they are)."""
     await provision_topics(broker, [TopicSpec(n, partitions) for n in names], replication,
-                           verify=False)  # fmt: skip
+                           verify=False, security=security)  # fmt: skip
 
 
 async def provision_topics(
@@ -61,6 +195,7 @@ async def provision_topics(
     *,
     verify: bool = True,
     timeout_s: float = PROVISION_TIMEOUT_S,
+    security: KafkaSecurity = PLAINTEXT,
 ) -> None:
     """Create missing topics, then wait until fresh metadata shows each one complete.
 
@@ -71,9 +206,7 @@ async def provision_topics(
     :class:`TopicMismatch`; a topic still incomplete after ``timeout_s``, TimeoutError.
     """
     wanted = {spec.name: spec for spec in specs}
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap(broker))
-    await admin.start()
-    try:
+    async with _admin(broker, security) as admin:
         existing = set(await admin.list_topics())
         new = [NewTopic(s.name, s.partitions, replication, topic_configs=s.config)
                for s in wanted.values() if s.name not in existing]  # fmt: skip
@@ -83,16 +216,16 @@ async def provision_topics(
                 for name, code, message in response.topic_errors:
                     if code not in (0, TOPIC_ALREADY_EXISTS):
                         raise TopicError(f"cannot create topic {name}: {message} (error {code})")
-    finally:
-        await admin.close()
     if verify:
-        await _wait_complete(broker, wanted, timeout_s)
+        await _wait_complete(broker, wanted, timeout_s, security)
 
 
-async def _wait_complete(broker: str, wanted: dict[str, TopicSpec], timeout_s: float) -> None:
+async def _wait_complete(
+    broker: str, wanted: dict[str, TopicSpec], timeout_s: float, security: KafkaSecurity
+) -> None:
     deadline = time.monotonic() + timeout_s
     while True:
-        missing = await _incomplete(broker, wanted)
+        missing = await _incomplete(broker, wanted, security)
         if not missing:
             return
         if time.monotonic() > deadline:
@@ -100,14 +233,12 @@ async def _wait_complete(broker: str, wanted: dict[str, TopicSpec], timeout_s: f
         await asyncio.sleep(0.2)
 
 
-async def _incomplete(broker: str, wanted: dict[str, TopicSpec]) -> list[str]:
+async def _incomplete(
+    broker: str, wanted: dict[str, TopicSpec], security: KafkaSecurity
+) -> list[str]:
     """Names of wanted topics not yet complete, from a new client's metadata."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap(broker))
-    await admin.start()
-    try:
+    async with _admin(broker, security) as admin:
         described = await admin.describe_topics(sorted(wanted))
-    finally:
-        await admin.close()
     missing = []
     for topic in described:
         name, partitions = topic["topic"], topic.get("partitions") or []
@@ -123,16 +254,14 @@ async def _incomplete(broker: str, wanted: dict[str, TopicSpec]) -> list[str]:
     return missing
 
 
-async def partition_count(broker: str, topic: str) -> int | None:
+async def partition_count(
+    broker: str, topic: str, *, security: KafkaSecurity = PLAINTEXT
+) -> int | None:
     """How many partitions ``topic`` has; None if it does not exist."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap(broker))
-    await admin.start()
-    try:
+    async with _admin(broker, security) as admin:
         if topic not in set(await admin.list_topics()):
             return None
         described = await admin.describe_topics([topic])
-    finally:
-        await admin.close()
     return len(described[0]["partitions"])
 
 
@@ -146,17 +275,39 @@ def key_of(line: bytes) -> bytes | None:
     return subject.encode() if isinstance(subject, str) else None
 
 
-def producer(broker: str) -> AIOKafkaProducer:
+def producer(broker: str, *, security: KafkaSecurity = PLAINTEXT) -> AIOKafkaProducer:
+    """A producer, not started (``async with``; :func:`producing` explains failures)."""
     return AIOKafkaProducer(
-        bootstrap_servers=bootstrap(broker), linger_ms=5, max_batch_size=256 * 1024, acks="all"
-    )
+        bootstrap_servers=bootstrap(broker), linger_ms=5, max_batch_size=256 * 1024,
+        acks="all", **security.client_kwargs(),
+    )  # fmt: skip
 
 
-async def publish_lines(broker: str, topic: str, lines: Iterable[bytes], rate: float = 0.0) -> int:
+@contextlib.asynccontextmanager
+async def producing(
+    broker: str, *, security: KafkaSecurity = PLAINTEXT
+) -> AsyncIterator[AIOKafkaProducer]:
+    """A started producer, stopped (pending records sent) at the end of the block."""
+    prod = producer(broker, security=security)
+    await start_client(prod, security, prod.stop)
+    try:
+        yield prod
+    finally:
+        await prod.stop()
+
+
+async def publish_lines(
+    broker: str,
+    topic: str,
+    lines: Iterable[bytes],
+    rate: float = 0.0,
+    *,
+    security: KafkaSecurity = PLAINTEXT,
+) -> int:
     """Publish every non-blank line as-is, keyed by ticket id; ``rate`` events/s (0: max)."""
     sent = 0
     start = time.monotonic()
-    async with producer(broker) as prod:
+    async with producing(broker, security=security) as prod:
         pending = []
         for raw in lines:
             line = raw.strip()
@@ -185,9 +336,12 @@ class Message:
     headers: tuple[tuple[str, bytes], ...]
 
 
-async def read_topic(broker: str, topic: str, idle_s: float = 1.0) -> list[Message]:
+async def read_topic(
+    broker: str, topic: str, idle_s: float = 1.0, *, security: KafkaSecurity = PLAINTEXT
+) -> list[Message]:
     """Every record of ``topic`` from the beginning to its current end."""
-    return [m async for m in follow(broker, topic, stop_at_end=True, idle_s=idle_s)]
+    records = follow(broker, topic, stop_at_end=True, idle_s=idle_s, security=security)
+    return [m async for m in records]
 
 
 async def follow(
@@ -197,14 +351,16 @@ async def follow(
     stop_at_end: bool = False,
     idle_s: float = 1.0,
     from_beginning: bool = True,
+    security: KafkaSecurity = PLAINTEXT,
 ) -> AsyncIterator[Message]:
     """Records of ``topic`` (no consumer group); optionally stop at the end offsets."""
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap(broker),
         enable_auto_commit=False,
         auto_offset_reset="earliest" if from_beginning else "latest",
+        **security.client_kwargs(),
     )
-    await consumer.start()
+    await start_client(consumer, security, consumer.stop)
     try:
         partitions = consumer.partitions_for_topic(topic)
         if partitions is None:

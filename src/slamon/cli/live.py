@@ -9,12 +9,14 @@ import asyncio
 import contextlib
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
 import click
 import orjson
 
+from slamon.adapters.kafka_security import KafkaSecurity
 from slamon.cli.options import (
     BROKER,
     DEFAULT_TOPICS,
@@ -25,15 +27,32 @@ from slamon.cli.options import (
     REPLICATION,
     duration_s,
     duration_text,
+    kafka_security,
     load_policy,
 )
 from slamon.core.timefmt import NS_PER_S
 from slamon.worker.settings import DATA_DIR_PATTERN, Topics, WorkerSettings
 
 
+@contextlib.contextmanager
+def kafka_errors(broker: str) -> Iterator[None]:
+    """Kafka failures as one-line CLI errors (no traceback): unreachable, refused login."""
+    from aiokafka.errors import KafkaError  # noqa: PLC0415
+
+    from slamon.adapters.kafka import KafkaAccessError, TopicError  # noqa: PLC0415
+
+    try:
+        yield
+    except KafkaAccessError as exc:
+        raise click.ClickException(f"cannot reach Kafka at {broker}: {exc}") from None
+    except (KafkaError, TopicError) as exc:
+        raise click.ClickException(f"Kafka at {broker}: {exc}") from None
+
+
 @click.command("worker")
 @POLICY
 @BROKER
+@kafka_security
 @click.option(
     "--app-id",
     default=DEFAULTS.app_id,
@@ -135,6 +154,7 @@ from slamon.worker.settings import DATA_DIR_PATTERN, Topics, WorkerSettings
 def worker_command(
     policy_path: str | None,
     broker: str,
+    security: KafkaSecurity,
     app_id: str,
     web_host: str,
     web_port: int,
@@ -174,6 +194,7 @@ def worker_command(
         session_timeout_s=session_timeout,
         log_level=log_level,
         log_json=log_format == "json",
+        security=security,
     )
     try:
         run_worker(settings, policy)
@@ -184,6 +205,7 @@ def worker_command(
 @click.command("publish")
 @click.argument("events", type=click.File("rb"))
 @BROKER
+@kafka_security
 @EVENTS_TOPIC
 @PARTITIONS
 @REPLICATION
@@ -197,6 +219,7 @@ def worker_command(
 def publish_command(
     events: IO[bytes],
     broker: str,
+    security: KafkaSecurity,
     events_topic: str,
     partitions: int,
     replication: int,
@@ -206,9 +229,11 @@ def publish_command(
     from slamon.adapters.kafka import ensure_topics, publish_lines  # noqa: PLC0415
 
     started = time.monotonic()
-    # created as the worker would create it, rather than by broker auto-creation
-    asyncio.run(ensure_topics(broker, [events_topic], partitions, replication))
-    sent = asyncio.run(publish_lines(broker, events_topic, events, rate))
+    with kafka_errors(broker):
+        # created as the worker would create it, rather than by broker auto-creation
+        asyncio.run(ensure_topics(broker, [events_topic], partitions, replication,
+                                  security=security))  # fmt: skip
+        sent = asyncio.run(publish_lines(broker, events_topic, events, rate, security=security))
     took = time.monotonic() - started
     click.echo(f"published {sent} records to {events_topic} in {took:.1f}s", err=True)
 
@@ -216,6 +241,7 @@ def publish_command(
 @click.command("simulate")
 @POLICY
 @BROKER
+@kafka_security
 @EVENTS_TOPIC
 @click.option(
     "--rate",
@@ -235,13 +261,14 @@ def publish_command(
 def simulate_command(
     policy_path: str | None,
     broker: str,
+    security: KafkaSecurity,
     events_topic: str,
     rate: float,
     duration: float,
     seed: int | None,
 ) -> None:
     """Publish live, realistic ticket traffic around the policy's targets (the demo source)."""
-    from slamon.adapters.kafka import producer  # noqa: PLC0415
+    from slamon.adapters.kafka import producing  # noqa: PLC0415
     from slamon.simulate import live_traffic  # noqa: PLC0415
 
     policy = load_policy(policy_path)
@@ -249,7 +276,7 @@ def simulate_command(
     async def run() -> int:
         sent = 0
         deadline = time.time_ns() + int(duration * NS_PER_S)
-        async with producer(broker) as prod:
+        async with producing(broker, security=security) as prod:
             stream = live_traffic(policy, rate, seed=seed, now=time.time_ns(), until=deadline)
             for due, record in stream:
                 wait = (due - time.time_ns()) / NS_PER_S
@@ -262,7 +289,8 @@ def simulate_command(
         return sent
 
     try:
-        sent = asyncio.run(run())
+        with kafka_errors(broker):
+            sent = asyncio.run(run())
     except KeyboardInterrupt:
         sys.exit(130)
     click.echo(f"simulated {sent} events", err=True)
@@ -271,18 +299,22 @@ def simulate_command(
 @click.command("tail")
 @click.argument("topic", default=DEFAULT_TOPICS.alerts)
 @BROKER
+@kafka_security
 @click.option("--from-beginning", is_flag=True, help="Start at the oldest record.")
 @click.option("--brief", is_flag=True, help="Alerts as one short line each.")
-def tail_command(topic: str, broker: str, from_beginning: bool, brief: bool) -> None:
+def tail_command(
+    topic: str, broker: str, security: KafkaSecurity, from_beginning: bool, brief: bool
+) -> None:
     """Print a topic's records as they arrive (the alerts by default), one JSON per line."""
     from slamon.adapters.kafka import follow  # noqa: PLC0415
 
     async def run() -> None:
-        async for message in follow(broker, topic, from_beginning=from_beginning):
+        records = follow(broker, topic, from_beginning=from_beginning, security=security)
+        async for message in records:
             line = (message.value or b"null").decode("utf-8", "replace")
             click.echo(_brief(line) if brief else line)
 
-    with contextlib.suppress(KeyboardInterrupt):
+    with contextlib.suppress(KeyboardInterrupt), kafka_errors(broker):
         asyncio.run(run())
 
 

@@ -5,8 +5,20 @@ Defaults come from :mod:`slamon.worker.settings`, the one place they are written
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar, cast
+
 import click
 
+from slamon.adapters.kafka_security import (
+    MECHANISMS,
+    PROTOCOLS,
+    KafkaSecurity,
+    KafkaSecurityError,
+    Secret,
+)
 from slamon.core.durations import format_duration, parse_duration
 from slamon.core.policy import PolicyError, SlaPolicy
 from slamon.core.timefmt import NS_PER_S
@@ -78,3 +90,131 @@ EVENTS_TOPIC = click.option(
     envvar="SLAMON_EVENTS_TOPIC",
     help="Input topic of ticket events.",
 )
+
+# -- Kafka security: TLS and SASL for every command that talks to Kafka ------------------
+SECURITY_DEFAULTS = DEFAULTS.security
+_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
+_SECURITY_OPTIONS = (
+    click.option(
+        "--kafka-security-protocol",
+        type=click.Choice(PROTOCOLS),
+        default=SECURITY_DEFAULTS.security_protocol,
+        show_default=True,
+        envvar="SLAMON_KAFKA_SECURITY_PROTOCOL",
+        help="How clients connect to Kafka: TLS (SSL), SASL, both (SASL_SSL), or neither.",
+    ),
+    click.option(
+        "--kafka-sasl-mechanism",
+        type=click.Choice(MECHANISMS),
+        default=SECURITY_DEFAULTS.sasl_mechanism,
+        show_default=True,
+        envvar="SLAMON_KAFKA_SASL_MECHANISM",
+        help="SASL mechanism (SASL_PLAINTEXT, SASL_SSL).",
+    ),
+    click.option(
+        "--kafka-sasl-username",
+        default=SECURITY_DEFAULTS.sasl_username,
+        envvar="SLAMON_KAFKA_SASL_USERNAME",
+        help="SASL user name.",
+    ),
+    click.option(
+        "--kafka-sasl-password",
+        default=None,
+        envvar="SLAMON_KAFKA_SASL_PASSWORD",
+        help="SASL password (prefer --kafka-sasl-password-file: arguments are visible in ps).",
+    ),
+    click.option(
+        "--kafka-sasl-password-file",
+        type=_FILE,
+        default=None,
+        envvar="SLAMON_KAFKA_SASL_PASSWORD_FILE",
+        help="File holding the SASL password (surrounding whitespace, the newline, stripped).",
+    ),
+    click.option(
+        "--kafka-ssl-cafile",
+        type=_FILE,
+        default=SECURITY_DEFAULTS.ssl_cafile,
+        envvar="SLAMON_KAFKA_SSL_CAFILE",
+        help="CA certificate(s) (PEM) that signed the broker's (default: the system's CAs).",
+    ),
+    click.option(
+        "--kafka-ssl-certfile",
+        type=_FILE,
+        default=SECURITY_DEFAULTS.ssl_certfile,
+        envvar="SLAMON_KAFKA_SSL_CERTFILE",
+        help="Client certificate (PEM) for brokers that require one (mutual TLS).",
+    ),
+    click.option(
+        "--kafka-ssl-keyfile",
+        type=_FILE,
+        default=SECURITY_DEFAULTS.ssl_keyfile,
+        envvar="SLAMON_KAFKA_SSL_KEYFILE",
+        help="The client certificate's key (PEM, unencrypted; default: in the certificate file).",
+    ),
+)
+_SECURITY_PARAMS = (
+    "kafka_security_protocol", "kafka_sasl_mechanism", "kafka_sasl_username",
+    "kafka_sasl_password", "kafka_sasl_password_file", "kafka_ssl_cafile",
+    "kafka_ssl_certfile", "kafka_ssl_keyfile",
+)  # fmt: skip
+
+Command = TypeVar("Command", bound=Callable[..., Any])
+
+
+def kafka_security(command: Command) -> Command:
+    """The --kafka-* security options; the command gets them as one ``security`` argument.
+
+    Used below ``@BROKER``: ``@kafka_security`` and a ``security: KafkaSecurity`` parameter
+    is all a command that talks to Kafka adds.
+    """
+
+    @functools.wraps(command)
+    def with_security(*args: Any, **kwargs: Any) -> Any:
+        values = {name: kwargs.pop(name) for name in _SECURITY_PARAMS}
+        return command(*args, security=security_from_options(**values), **kwargs)
+
+    decorated: Callable[..., Any] = with_security
+    for option in reversed(_SECURITY_OPTIONS):
+        decorated = option(decorated)
+    return cast("Command", decorated)
+
+
+def security_from_options(
+    *,
+    kafka_security_protocol: str,
+    kafka_sasl_mechanism: str,
+    kafka_sasl_username: str | None,
+    kafka_sasl_password: str | None,
+    kafka_sasl_password_file: Path | None,
+    kafka_ssl_cafile: Path | None,
+    kafka_ssl_certfile: Path | None,
+    kafka_ssl_keyfile: Path | None,
+) -> KafkaSecurity:
+    """KafkaSecurity from the --kafka-* options; settings that cannot work: a usage error.
+
+    The TLS files are loaded here too, so a bad one stops the command before it connects.
+    """
+    if kafka_sasl_password is not None and kafka_sasl_password_file is not None:
+        raise click.UsageError(
+            "give --kafka-sasl-password or --kafka-sasl-password-file, not both "
+            "(or SLAMON_KAFKA_SASL_PASSWORD / SLAMON_KAFKA_SASL_PASSWORD_FILE)"
+        )
+    try:
+        password = None
+        if kafka_sasl_password_file is not None:
+            password = Secret.from_file(kafka_sasl_password_file)
+        elif kafka_sasl_password is not None:
+            password = Secret(kafka_sasl_password)
+        security = KafkaSecurity(
+            security_protocol=kafka_security_protocol,
+            sasl_mechanism=kafka_sasl_mechanism,
+            sasl_username=kafka_sasl_username,
+            sasl_password=password,
+            ssl_cafile=kafka_ssl_cafile,
+            ssl_certfile=kafka_ssl_certfile,
+            ssl_keyfile=kafka_ssl_keyfile,
+        )
+        security.ssl_context()
+    except KafkaSecurityError as exc:
+        raise click.UsageError(f"Kafka security: {exc}") from None
+    return security

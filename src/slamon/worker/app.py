@@ -60,6 +60,7 @@ def declare(settings: WorkerSettings, clock: Callable[[], int]) -> Declared:
     app = faust.App(
         settings.app_id,
         broker=settings.broker,
+        broker_credentials=settings.security.faust_credentials(),  # None: PLAINTEXT
         store=settings.store,
         datadir=str(settings.data_dir),
         web_host=settings.web_host,

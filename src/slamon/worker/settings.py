@@ -10,6 +10,8 @@ import importlib.util
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from slamon.adapters.kafka_security import KafkaSecurity
+
 DATA_DIR_PATTERN = "var/slamon-{web_port}"
 
 
@@ -51,6 +53,7 @@ class WorkerSettings:
     session_timeout_s: float = 10.0
     log_level: str = "info"
     log_json: bool = True
+    security: KafkaSecurity = field(default_factory=KafkaSecurity)  # PLAINTEXT: none
 
     @property
     def data_dir(self) -> Path:
