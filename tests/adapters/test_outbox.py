@@ -7,6 +7,8 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+import structlog.testing
+from aiokafka.errors import KafkaConnectionError, KafkaTimeoutError, MessageSizeTooLargeError
 from aiokafka.partitioner import DefaultPartitioner
 
 from slamon.adapters.outbox import Outbox
@@ -42,6 +44,7 @@ class FakeProducer:
     def __init__(self, capacity: int = 100) -> None:
         self.capacity = capacity
         self.sent: list[tuple[str, int, list[tuple[bytes | None, bytes | None, list[Any]]]]] = []
+        self.failures: list[tuple[int, BaseException]] = []  # (partition, error) for next sends
 
     async def partitions_for(self, topic: str) -> set[int]:
         return set(PARTITIONS)
@@ -55,9 +58,14 @@ class FakeProducer:
         assert batch.closed
         # partition 0 is slow to accept: another flush could overtake meanwhile
         await asyncio.sleep(0.02 if partition == 0 else 0)
+        delivered: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        for index, (failing, error) in enumerate(self.failures):
+            if failing == partition:  # the broker does not take this batch
+                del self.failures[index]
+                delivered.set_exception(error)
+                return delivered
         base = sum(len(r) for t, p, r in self.sent if (t, p) == (topic, partition))
         self.sent.append((topic, partition, list(batch.records)))
-        delivered: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         delivered.set_result(SimpleNamespace(offset=base))  # RecordMetadata: the base offset
         return delivered
 
@@ -137,3 +145,72 @@ async def test_delivery_reports_the_last_offset_of_each_batch() -> None:
     await outbox.flush()
     await asyncio.sleep(0)  # done-callbacks run on the next loop turn
     assert seen == [(0, 1), (0, 2)]
+
+
+@pytest.mark.asyncio
+async def test_a_batch_the_broker_refused_is_sent_again_with_what_followed_it() -> None:
+    """Flush returns only once all is acknowledged; the partition's last record stays last."""
+    producer = FakeProducer(capacity=2)
+    producer.failures = [(1, KafkaConnectionError("broker gone"))]
+    outbox = Outbox(lambda: producer)
+    for i in range(5):  # batches [0,1] (refused), [2,3], [4] on partition 1
+        outbox.add("changelog", b"T", str(i).encode(), 1)
+    outbox.add("alerts", b"A", b"a", 2)
+    await outbox.flush()
+    # [2,3] and [4] were written the first time, then again after [0,1]: order holds at the end
+    assert _values(producer, "changelog", 1) == [b"2", b"3", b"4", b"0", b"1", b"2", b"3", b"4"]
+    assert _values(producer, "alerts", 2) == [b"a"]  # another partition is not sent twice
+    assert outbox.stats.failed_flushes == 1
+    assert outbox.stats.stalled_since is None  # flowing again
+    assert len(outbox) == 0
+
+
+@pytest.mark.asyncio
+async def test_no_metadata_for_a_topic_means_retry_not_loss() -> None:
+    """A producer that cannot look a topic up yet: the flush waits and tries again."""
+    producer = FakeProducer()
+    calls = 0
+    real = producer.partitions_for
+
+    async def flaky(topic: str) -> set[int]:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise KafkaTimeoutError("no metadata")
+        return await real(topic)
+
+    producer.partitions_for = flaky  # type: ignore[method-assign]
+    outbox = Outbox(lambda: producer)
+    outbox.add("alerts", b"T", b"breached")
+    await outbox.flush()
+    assert [v for _, _, records in producer.sent for _, v, _ in records] == [b"breached"]
+    assert outbox.stats.failed_flushes == 1
+
+
+@pytest.mark.asyncio
+async def test_records_that_can_never_be_sent_are_reported_and_the_rest_goes() -> None:
+    """Too large for a batch, or for the topic: dropped with a count, never a stalled partition."""
+    producer = FakeProducer(capacity=2)
+    producer.failures = [(0, MessageSizeTooLargeError())]
+    outbox = Outbox(lambda: producer)
+    outbox.add("dead-letter", b"K", b"too large for the topic", 0)
+    outbox.add("alerts", b"T", b"ok", 1)
+    with structlog.testing.capture_logs() as logs:
+        await outbox.flush()
+    assert _values(producer, "alerts", 1) == [b"ok"]
+    assert _values(producer, "dead-letter", 0) == []
+    assert outbox.stats.dropped == {"dead-letter": 1}
+    [dropped] = [e for e in logs if e["event"] == "output record cannot be sent; dropped"]
+    assert (dropped["topic"], dropped["partition"], dropped["log_level"]) == (
+        "dead-letter", 0, "error")  # fmt: skip
+
+
+@pytest.mark.asyncio
+async def test_a_record_larger_than_an_empty_batch_is_dropped_and_reported() -> None:
+    """aiokafka's batch refuses it even when empty: reported, not silently skipped."""
+    producer = FakeProducer(capacity=0)
+    outbox = Outbox(lambda: producer)
+    outbox.add("outcomes", b"T", b"x" * 10, 3)
+    await outbox.flush()
+    assert producer.sent == []
+    assert outbox.stats.dropped == {"outcomes": 1}

@@ -94,5 +94,5 @@ def test_a_replication_factor_the_cluster_cannot_meet_is_a_clear_startup_error(
     assert worker.run_to_exit(timeout_s=60) != 0
     log = worker.log()
     assert "worker cannot start: cannot create topic" in log
-    assert "Replication factor: 3 larger than available brokers: 1" in log
+    assert "replication factor of 3 cannot be reached" in log
     assert "Traceback" not in log

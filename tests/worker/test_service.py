@@ -445,3 +445,63 @@ async def test_an_unreadable_snapshot_is_skipped_and_the_worker_becomes_ready() 
     assert failed == ["BROKEN", "FUTURE"]
     [summary] = [e for e in logs if e["event"] == "recovered"]
     assert (summary["tickets_restored"], summary["snapshots_failed"]) == (1, 2)
+
+
+@pytest.mark.asyncio
+async def test_a_failure_after_the_engine_decided_dead_letters_that_record_only() -> None:
+    """An error while emitting (here the outcome sink) loses no other record of the chunk."""
+    h = Harness()
+    real_send = h.outcomes.send
+
+    async def failing_for_bad(**record: Any) -> None:
+        if record["key"] == b"BAD":
+            raise ValueError("year 0 is out of range")
+        await real_send(**record)
+
+    h.outcomes.send = failing_for_bad  # type: ignore[method-assign]
+    with structlog.testing.capture_logs() as logs:
+        await h.service.handle(event_record(created("T1"), offset=0))
+        await h.service.handle(event_record(created("BAD"), offset=1))
+        await h.service.handle(event_record(created("T2"), offset=2))
+    assert (h.events("processed"), h.events("error")) == (2, 1)
+    [dead] = h.dead_letter.sent
+    headers = dict(dead.headers or [])
+    assert headers["slamon_error"] == b"internal error: ValueError: year 0 is out of range"
+    assert headers["slamon_source_offset"] == b"1"
+    assert {b"T1", b"T2"} <= set(h.table)
+    [failed] = [e for e in logs if e["event"] == "record failed"]
+    assert (failed["partition"], failed["offset"], failed["log_level"]) == (0, 1, "error")
+
+
+@pytest.mark.asyncio
+async def test_a_huge_invalid_record_is_dead_lettered_within_the_broker_limit() -> None:
+    """A 5 MB value and a 900 KB reason: the dead letter is cut, marked, and fits 1 MiB."""
+    h = Harness()
+    value = b'{"specversion": "1.0", "type": "' + b"x" * 5_000_000 + b'"}'
+    with structlog.testing.capture_logs() as logs:
+        await h.service.handle(Record(INPUT, 0, 7, b"K" * 10_000, value))
+    [dead] = h.dead_letter.sent
+    headers = dict(dead.headers or [])
+    size = (
+        len(dead.value or b"")
+        + len(dead.key or b"")
+        + sum(len(k) + len(v) for k, v in dead.headers or [])
+    )
+    assert size < 1024 * 1024
+    assert headers["slamon_truncated_from"] == str(len(value)).encode()
+    assert headers["slamon_key_truncated_from"] == b"10000"
+    assert len(headers["slamon_error"]) <= 300
+    [logged] = [e for e in logs if e["event"] == "invalid record"]
+    assert len(logged["reason"]) <= 300
+    assert h.events("invalid") == 1
+
+
+@pytest.mark.asyncio
+async def test_a_future_dated_event_does_not_pin_the_last_event_gauge() -> None:
+    """An event stamped a year ahead counts as seen now, so later real events still move it."""
+    h = Harness()
+    await h.service.handle(event_record(created("FUTURE", minute=525_600), offset=0))
+    assert h.metric("slamon_last_event_time_seconds") == ns(0) / NS_PER_S
+    h.clock.now = ns(5)
+    await h.service.handle(event_record(created("T1", minute=4), offset=1))
+    assert h.metric("slamon_last_event_time_seconds") == ns(4) / NS_PER_S

@@ -3,20 +3,52 @@
 A Faust ``topic.send`` costs ~100 µs a record here and aiokafka's ``send`` ~20 µs;
 appending to a batch costs ~7 µs. The worker adds every output of a chunk of input
 records (alerts, outcomes, dead letters, table changelog) and flushes once per
-chunk, before Faust acks the chunk: Faust flushes the same producer before it
-commits offsets, so at-least-once holds.
+chunk, before Faust acks the chunk.
+
+A flush returns only once the broker has acknowledged every record, so the input
+chunk is acked after its outputs are written, never before (at-least-once). A batch
+the broker did not take is sent again, with every later batch of its partition, so
+the last record per key stays the last one (the changelog is compacted by key);
+the flush retries with backoff until the broker is back. A record that can never be
+sent (larger than a batch or than the topic's limit) is reported and dropped:
+waiting would stall its partition forever.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
-from typing import Any, Protocol
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple, Protocol
 
+import structlog
+from aiokafka.errors import MessageSizeTooLargeError
 from aiokafka.partitioner import murmur2
+
+log = structlog.get_logger("slamon.outbox")
 
 Headers = list[tuple[str, bytes]]
 Delivered = Callable[[int, int], None]
+RETRY_FIRST_S = 0.1
+RETRY_MAX_S = 5.0
+
+
+class Pending(NamedTuple):
+    topic: str
+    key: bytes | None
+    value: bytes | None
+    partition: int | None
+    headers: Headers
+
+
+@dataclass
+class OutboxStats:
+    """What went wrong so far, for metrics and readiness."""
+
+    failed_flushes: int = 0  # flush attempts the broker did not fully acknowledge
+    dropped: dict[str, int] = field(default_factory=dict)  # topic -> records never sendable
+    stalled_since: float | None = None  # monotonic time the current retrying began
 
 
 class Batch(Protocol):
@@ -53,14 +85,18 @@ def partition_for(key: bytes | None, partitions: list[int], counter: int) -> int
 class Outbox:
     """Buffers records until :meth:`flush`; the producer is looked up lazily."""
 
-    def __init__(self, producer: Callable[[], BatchProducer]) -> None:
+    def __init__(
+        self, producer: Callable[[], BatchProducer], clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self._producer = producer
-        self._pending: list[tuple[str, bytes | None, bytes | None, int | None, Headers]] = []
+        self._clock = clock
+        self._pending: list[Pending] = []
         self._partitions: dict[str, list[int]] = {}
         self._spread = 0
         self._lock = asyncio.Lock()  # one flush at a time: records keep the order they were added
         self._delivered: dict[str, Delivered] = {}
         self.flushed = 0
+        self.stats = OutboxStats()
 
     def on_delivered(self, topic: str, callback: Delivered) -> None:
         """Call ``callback(partition, last offset)`` once a batch of ``topic`` is written."""
@@ -70,54 +106,112 @@ class Outbox:
         self, topic: str, key: bytes | None, value: bytes | None, partition: int | None = None,
         headers: Headers | None = None,
     ) -> None:  # fmt: skip
-        self._pending.append((topic, key, value, partition, headers or []))
+        self._pending.append(Pending(topic, key, value, partition, headers or []))
 
     def __len__(self) -> int:
         return len(self._pending)
 
     async def flush(self) -> None:
+        """Send everything added so far; return once the broker acknowledged all of it."""
         async with self._lock:
-            await self._flush()
+            delay = RETRY_FIRST_S
+            while self._pending:
+                pending, self._pending = self._pending, []
+                error: BaseException | None
+                try:
+                    retry, error = await self._flush(pending)
+                except Exception as exc:  # no metadata, producer not ready: all again
+                    retry, error = pending, exc
+                if not retry:
+                    break
+                self._pending = retry + self._pending
+                self._stalled(error, len(retry))
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, RETRY_MAX_S)
+            if self.stats.stalled_since is not None:
+                log.info("outputs flowing again", stalled_s=round(
+                    self._clock() - self.stats.stalled_since, 1))  # fmt: skip
+                self.stats.stalled_since = None
 
-    async def _flush(self) -> None:
-        if not self._pending:
-            return
+    def _stalled(self, error: BaseException | None, count: int) -> None:
+        self.stats.failed_flushes += 1
+        if self.stats.stalled_since is None:
+            self.stats.stalled_since = self._clock()
+        log.error("produce failed; retrying", records=count,
+                  error=f"{type(error).__name__}: {error}" if error else None)  # fmt: skip
+
+    def _drop(self, topic: str, partition: int, records: list[Pending], why: str) -> None:
+        self.stats.dropped[topic] = self.stats.dropped.get(topic, 0) + len(records)
+        sizes = [len(r.value or b"") + len(r.key or b"") for r in records]
+        log.error("output record cannot be sent; dropped", topic=topic, partition=partition,
+                  records=len(records), largest_bytes=max(sizes), reason=why)  # fmt: skip
+
+    async def _partition(self, producer: BatchProducer, record: Pending) -> int:
+        if record.partition is not None:
+            return record.partition
+        if record.topic not in self._partitions:
+            self._partitions[record.topic] = sorted(await producer.partitions_for(record.topic))
+        self._spread += 1
+        return partition_for(record.key, self._partitions[record.topic], self._spread)
+
+    async def _flush(self, pending: list[Pending]) -> tuple[list[Pending], BaseException | None]:
+        """Send ``pending``; what to send again (a failed batch and what follows it), and why."""
         producer = self._producer()
-        pending, self._pending = self._pending, []
-        batches: dict[tuple[str, int], Batch] = {}
-        for topic, key, value, chosen, headers in pending:
-            partition = chosen
-            if partition is None:
-                if topic not in self._partitions:
-                    self._partitions[topic] = sorted(await producer.partitions_for(topic))
-                self._spread += 1
-                partition = partition_for(key, self._partitions[topic], self._spread)
-            batch = batches.get((topic, partition))
-            if batch is None:
-                batch = batches[(topic, partition)] = producer.create_batch()
-            if batch.append(key=key, value=value, timestamp=None, headers=headers) is None:
-                batch.close()  # full: send it and start another
-                await self._send(producer, batch, topic, partition)
-                batch = batches[(topic, partition)] = producer.create_batch()
-                batch.append(key=key, value=value, timestamp=None, headers=headers)
-        for (topic, partition), batch in batches.items():
+        by_partition: dict[tuple[str, int], list[Pending]] = {}
+        for record in pending:
+            partition = await self._partition(producer, record)
+            by_partition.setdefault((record.topic, partition), []).append(record)
+        sent: list[tuple[tuple[str, int], list[Pending], asyncio.Future[Any]]] = []
+        for (topic, partition), records in by_partition.items():
+            for batch, members in self._batches(producer, topic, partition, records):
+                future = await producer.send_batch(batch, topic, partition=partition)
+                sent.append(((topic, partition), members, future))
+        results = await asyncio.gather(*(f for _, _, f in sent), return_exceptions=True)
+        retry: list[Pending] = []
+        error: BaseException | None = None
+        failed: set[tuple[str, int]] = set()
+        for (where, members, _), result in zip(sent, results, strict=True):
+            if where in failed:  # after a failed batch: again, to keep the order
+                retry.extend(members)
+            elif isinstance(result, MessageSizeTooLargeError):
+                self._drop(where[0], where[1], members, "larger than the topic's limit")
+            elif isinstance(result, BaseException):
+                failed.add(where)
+                retry.extend(members)
+                error = result
+            else:
+                self._report(where, len(members), result)
+        self.flushed += len(pending) - len(retry)
+        return retry, error
+
+    def _batches(
+        self, producer: BatchProducer, topic: str, partition: int, records: list[Pending]
+    ) -> list[tuple[Batch, list[Pending]]]:
+        out: list[tuple[Batch, list[Pending]]] = []
+        batch, members = producer.create_batch(), []
+        for record in records:
+            if batch.append(key=record.key, value=record.value, timestamp=None,
+                            headers=record.headers) is not None:  # fmt: skip
+                members.append(record)
+                continue
+            if members:  # full: close it and start another
+                batch.close()
+                out.append((batch, members))
+                batch, members = producer.create_batch(), []
+                if batch.append(key=record.key, value=record.value, timestamp=None,
+                                headers=record.headers) is not None:  # fmt: skip
+                    members.append(record)
+                    continue
+            self._drop(topic, partition, [record], "larger than a producer batch")
+        if members:
             batch.close()
-            await self._send(producer, batch, topic, partition)
-        self.flushed += len(pending)
+            out.append((batch, members))
+        return out
 
-    async def _send(
-        self, producer: BatchProducer, batch: Batch, topic: str, partition: int
-    ) -> None:
-        count = batch.record_count()
-        future = await producer.send_batch(batch, topic, partition=partition)
-        callback = self._delivered.get(topic)
+    def _report(self, where: tuple[str, int], count: int, metadata: Any) -> None:
+        callback = self._delivered.get(where[0])
         if callback is not None and count:
-
-            def done(sent: asyncio.Future[Any]) -> None:
-                if not sent.cancelled() and sent.exception() is None:
-                    callback(partition, sent.result().offset + count - 1)
-
-            future.add_done_callback(done)
+            callback(where[1], metadata.offset + count - 1)
 
 
 class OutboxTopic:

@@ -33,6 +33,11 @@ TICK_EXPIRE = b"expire"
 TICK_BOARD = b"board"  # write the live board's buffered samples of this partition
 EXPIRY_EVERY_NS = 10 * NS_PER_S
 MAX_SLEEP_S = 0.2  # also bounds how late a deadline set by another task is noticed
+# A dead letter must fit the broker's default 1 MiB record limit whatever came in.
+MAX_DEAD_LETTER_BYTES = 512 * 1024  # of the original value; the rest is cut, with a marker
+MAX_DEAD_LETTER_HEADER_BYTES = 64 * 1024  # of the original headers; dropped beyond, with a marker
+MAX_KEY_BYTES = 4096
+MAX_REASON_CHARS = 300
 
 
 class Sink(Protocol):
@@ -107,10 +112,23 @@ class SlaService:
 
     # -- records -----------------------------------------------------------------------
     async def handle(self, record: Record) -> None:
-        """Process one record of the input or the tick topic (inside the agent)."""
-        if record.topic == self.ticks_topic:
-            await self._handle_tick(record)
-            return
+        """Process one record of the input or the tick topic (inside the agent).
+
+        Whatever goes wrong with one record stays that record's problem: it is
+        dead-lettered with the error and counted, and the next record is handled.
+        """
+        try:
+            if record.topic == self.ticks_topic:
+                await self._handle_tick(record)
+            else:
+                await self._handle_event(record)
+        except Exception as exc:  # a bug on one record must not stop the stream
+            log.exception("record failed", topic=record.topic, partition=record.partition,
+                          offset=record.offset)  # fmt: skip
+            await self._dead_letter(record, f"internal error: {type(exc).__name__}: {exc}",
+                                    result="error")  # fmt: skip
+
+    async def _handle_event(self, record: Record) -> None:
         self.positions[record.partition] = record.offset + 1
         try:
             event = decode_record(record.key, record.value, _headers(record), record.offset)
@@ -118,21 +136,10 @@ class SlaService:
             await self._dead_letter(record, exc.reason)
             return
         now = self.clock()
-        try:
-            alerts = self.engine.ingest(event, now, shard=record.partition)
-        except Exception as exc:  # a bug on one record must not stop the stream
-            log.exception("record failed", ticket_id=event.ticket_id, partition=record.partition,
-                          offset=record.offset)  # fmt: skip
-            await self._dead_letter(record, f"internal error: {type(exc).__name__}: {exc}",
-                                    result="error")  # fmt: skip
-            return
+        alerts = self.engine.ingest(event, now, shard=record.partition)
         if isinstance(alerts, Rejected):
             self.metrics.event(alerts.reason)
             return
-        self.metrics.event("processed")
-        if event.time > self._last_event_ns:
-            self._last_event_ns = event.time
-            self.metrics.last_event(event.time)
         for alert in alerts:
             await self._emit(alert, now, by_clock=False)
         await self._emit_outcomes(now)
@@ -143,6 +150,11 @@ class SlaService:
             )
         if self.board is not None:
             self.board.flush(record.partition, now)
+        self.metrics.event("processed")
+        seen = min(event.time, now)  # a future-dated event must not pin the gauge
+        if seen > self._last_event_ns:
+            self._last_event_ns = seen
+            self.metrics.last_event(seen)
         due = self.engine.next_due()
         if due is not None and due < self._wake_at:
             self._wake.set()  # a new deadline before the end of the clock's nap
@@ -162,17 +174,31 @@ class SlaService:
 
     async def _dead_letter(self, record: Record, reason: str, result: str = "invalid") -> None:
         self.metrics.event(result)
+        reason = _excerpt(reason, MAX_REASON_CHARS)
         log.warning(
             "invalid record", reason=reason, partition=record.partition, offset=record.offset
         )
+        value, headers = record.value, _headers(record)
+        extra = []
+        if value is not None and len(value) > MAX_DEAD_LETTER_BYTES:
+            extra.append(("slamon_truncated_from", str(len(value)).encode()))
+            value = value[:MAX_DEAD_LETTER_BYTES]
+        if sum(len(k) + len(v) for k, v in headers) > MAX_DEAD_LETTER_HEADER_BYTES:
+            extra.append(("slamon_headers_dropped", str(len(headers)).encode()))
+            headers = []
         headers = [
-            *_headers(record),
+            *headers,
             ("slamon_error", reason.encode()),
             ("slamon_source_topic", record.topic.encode()),
             ("slamon_source_partition", str(record.partition).encode()),
             ("slamon_source_offset", str(record.offset).encode()),
+            *extra,
         ]
-        await self.dead_letter.send(key=record.key, value=record.value, headers=headers)
+        key = record.key
+        if key is not None and len(key) > MAX_KEY_BYTES:
+            headers.append(("slamon_key_truncated_from", str(len(key)).encode()))
+            key = key[:MAX_KEY_BYTES]
+        await self.dead_letter.send(key=key, value=value, headers=headers)
 
     # -- decisions out -----------------------------------------------------------------
     async def _emit(self, alert: Alert, now: int, *, by_clock: bool) -> None:
@@ -313,3 +339,8 @@ def _headers(record: Record) -> list[tuple[str, bytes]]:
     if isinstance(headers, dict):
         return list(headers.items())
     return list(headers)
+
+
+def _excerpt(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters with a marker: logs and headers stay small."""
+    return text if len(text) <= limit else f"{text[: limit - 15]}... ({len(text)} chars)"
