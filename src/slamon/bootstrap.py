@@ -115,6 +115,7 @@ def build_worker(
     from slamon.adapters.private_api import aiokafka_producer, set_persisted_offset  # noqa: PLC0415
     from slamon.worker import app as faust_app  # noqa: PLC0415
     from slamon.worker.board import BoardCollector  # noqa: PLC0415
+    from slamon.worker.health import Health, HealthCollector  # noqa: PLC0415
 
     declared = faust_app.declare(settings, clock)
     app, topics = declared.app, settings.topics
@@ -148,7 +149,10 @@ def build_worker(
         board=declared.board, highwater=highwater,
     )  # fmt: skip
     built.registry.register(BoardCollector(declared.board))
-    faust_app.serve(declared, built.service, built.gauges, built.registry, topics.events)
+    health = Health(outbox.stats, recovered=lambda: built.service.ready)
+    built.registry.register(HealthCollector(health))
+    faust_app.serve(declared, built.service, gauges=built.gauges, registry=built.registry,
+                    events_topic=topics.events, health=health)  # fmt: skip
     return declared, built
 
 

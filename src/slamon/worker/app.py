@@ -7,6 +7,8 @@ root (:mod:`slamon.bootstrap`) wires :class:`SlaService` in between.
 from __future__ import annotations
 
 import asyncio
+import os
+import sys
 from collections.abc import Callable, Iterator, MutableMapping
 from dataclasses import dataclass
 from typing import Any, cast
@@ -24,6 +26,7 @@ from slamon.adapters.private_api import (
     without_builtin_pages,
 )
 from slamon.worker.board import LiveBoard
+from slamon.worker.health import Health
 from slamon.worker.service import SlaService
 from slamon.worker.settings import WorkerSettings
 
@@ -40,6 +43,7 @@ ROCKSDB_OPTIONS = {
 GAUGE_REFRESH_S = 5.0  # open / at-risk gauges are at most this old
 CHUNK = 2000  # records handled between two flushes of the outbox
 CHUNK_WAIT_S = 0.01  # ... or this long after the first one
+CRASH_LOOP_EXIT_CODE = 70  # EX_SOFTWARE
 # aiohttp takes the charset apart from the content type (it adds it back itself)
 METRICS_CONTENT_TYPE = CONTENT_TYPE_LATEST.replace("; charset=utf-8", "")
 
@@ -147,9 +151,11 @@ class TicketTable(MutableMapping[bytes, bytes]):
 def serve(
     declared: Declared,
     service: SlaService,
+    *,
     gauges: EngineCollector,
     registry: CollectorRegistry,
     events_topic: str,
+    health: Health,
 ) -> None:
     """Attach the agent, the tasks, the recovery hooks and the web pages to the app."""
     app = declared.app
@@ -157,12 +163,17 @@ def serve(
     # concurrency=1: the agent writes the table (faust issue #606)
     @app.agent(declared.source, concurrency=1)
     async def process(stream: faust.StreamT[bytes]) -> None:
-        # chunks: outputs go out in one batch per chunk, before Faust acks the chunk
-        async for events in stream.take_events(CHUNK, within=CHUNK_WAIT_S):  # type: ignore[attr-defined]
-            for event in events:
-                set_current_event(event)  # the table store reads it
-                await service.handle(event.message)
-            await service.flush()
+        try:
+            # chunks: outputs go out in one batch per chunk, before Faust acks the chunk
+            async for events in stream.take_events(CHUNK, within=CHUNK_WAIT_S):  # type: ignore[attr-defined]
+                for event in events:
+                    set_current_event(event)  # the table store reads it
+                    await service.handle(event.message)
+                await service.flush()
+        except Exception as exc:  # Faust restarts the agent; a crash loop ends the worker
+            if health.agent_crashed(exc):
+                _exit_for_restart()
+            raise
 
     @app.task  # type: ignore[untyped-decorator]
     async def clock() -> None:
@@ -183,10 +194,17 @@ def serve(
     async def revoked(_app: faust.App, revoked: set[TP], **_: Any) -> None:
         service.on_revoked({tp.partition for tp in revoked if tp.topic == events_topic})
 
-    _pages(app, service, registry)
+    _pages(app, health, registry)
 
 
-def _pages(app: faust.App, service: SlaService, registry: CollectorRegistry) -> None:
+def _exit_for_restart() -> None:
+    """Leave now with EX_SOFTWARE: inputs not yet acked are read again after the restart."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(CRASH_LOOP_EXIT_CODE)
+
+
+def _pages(app: faust.App, health: Health, registry: CollectorRegistry) -> None:
     @app.page("/metrics")
     class Metrics(View):
         async def get(self, request: Request) -> Response:
@@ -200,5 +218,5 @@ def _pages(app: faust.App, service: SlaService, registry: CollectorRegistry) -> 
     @app.page("/readyz")
     class Ready(View):
         async def get(self, request: Request) -> Response:
-            status = 200 if service.ready else 503
-            return self.json({"ready": service.ready}, status=status)
+            ready, detail = health.status()
+            return self.json(detail, status=200 if ready else 503)

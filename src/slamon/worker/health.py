@@ -1,0 +1,95 @@
+"""What /readyz says, and when the worker gives up: recovery, agent crashes, stalled outputs.
+
+Readiness tells the truth: a worker that has not recovered its table, whose agent
+keeps crashing, or that has not been able to write its outputs for a while is
+not ready, and the reason is in the answer. A crash loop ends the process, so
+that an orchestrator restarts it from the changelog instead of letting it limp.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import structlog
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from slamon.adapters.outbox import OutboxStats
+
+log = structlog.get_logger("slamon.worker")
+
+CRASH_WINDOW_S = 60.0
+CRASH_LIMIT = 3  # crashes within the window: the agent is crash-looping
+STALL_NOT_READY_S = 10.0  # outputs not acknowledged for this long: not ready
+
+
+@dataclass
+class Health:
+    """The worker's own state, fed by the agent, the service and the outbox."""
+
+    outputs: OutboxStats
+    recovered: Callable[[], bool]
+    clock: Callable[[], float] = time.monotonic
+    crashes: int = 0
+    _recent: deque[float] = field(default_factory=deque)
+
+    def agent_crashed(self, error: BaseException) -> bool:
+        """Count a crash; True once the agent is crash-looping (the worker should exit)."""
+        now = self.clock()
+        self.crashes += 1
+        self._recent.append(now)
+        while self._recent and self._recent[0] < now - CRASH_WINDOW_S:
+            self._recent.popleft()
+        looping = len(self._recent) >= CRASH_LIMIT
+        log.error("agent crashed", error=f"{type(error).__name__}: {error}",
+                  crashes_last_minute=len(self._recent), giving_up=looping)  # fmt: skip
+        return looping
+
+    def stalled_s(self) -> float:
+        since = self.outputs.stalled_since
+        return 0.0 if since is None else self.clock() - since
+
+    def status(self) -> tuple[bool, dict[str, Any]]:
+        """Whether the worker is ready, and the facts behind the answer."""
+        now = self.clock()
+        recent = sum(1 for t in self._recent if t >= now - CRASH_WINDOW_S)
+        stalled = self.stalled_s()
+        detail = {
+            "recovered": self.recovered(),
+            "agent_crashes_last_minute": recent,
+            "outputs_stalled_seconds": round(stalled, 1),
+        }
+        ready = detail["recovered"] and recent == 0 and stalled < STALL_NOT_READY_S
+        return bool(ready), {"ready": bool(ready), **detail}
+
+
+class HealthCollector(Collector):
+    """The worker's health as metrics: crashes, produce retries, dropped outputs, stalls."""
+
+    def __init__(self, health: Health) -> None:
+        self.health = health
+
+    def collect(self) -> Iterator[Metric]:
+        outputs = self.health.outputs
+        yield CounterMetricFamily("slamon_agent_crashes", "Crashes of the stream agent.",
+                                  value=self.health.crashes)  # fmt: skip
+        yield CounterMetricFamily(
+            "slamon_produce_retries", "Flushes the broker did not fully acknowledge (retried).",
+            value=outputs.failed_flushes,
+        )  # fmt: skip
+        dropped = CounterMetricFamily(
+            "slamon_output_records_dropped", "Output records that could never be sent.",
+            labels=["topic"],
+        )  # fmt: skip
+        for topic, count in sorted(outputs.dropped.items()):
+            dropped.add_metric([topic], count)
+        yield dropped
+        yield GaugeMetricFamily(
+            "slamon_outputs_stalled_seconds",
+            "How long outputs have waited for the broker (0 when flowing).",
+            value=self.health.stalled_s(),
+        )
