@@ -21,7 +21,7 @@ from pathlib import Path
 
 import orjson
 
-from slamon.bootstrap import load_policy_or_default
+from slamon.policies import load_policy_or_default
 from slamon.core.timefmt import parse_rfc3339
 from slamon.replay import replay
 from slamon.simulate import generate_log

@@ -31,7 +31,7 @@ from aiokafka import AIOKafkaConsumer
 from prometheus_client.parser import text_string_to_metric_families
 
 from slamon.adapters.kafka import ensure_topics, publish_lines, read_topic
-from slamon.bootstrap import load_policy_or_default
+from slamon.policies import load_policy_or_default
 from slamon.core.timefmt import NS_PER_S, format_rfc3339, parse_rfc3339
 from slamon.simulate import generate_log
 

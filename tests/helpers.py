@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from slamon.core.decisions import BREACHED, RETRACTED, Alert, Outcome
+from slamon.core.decisions import Alert, AlertType, Outcome
 from slamon.core.policy import SlaPolicy, policy_from_dict
 from slamon.replay import ReplayResult, replay
 from slamon.testing import small_policy
@@ -40,9 +40,9 @@ class Run:
     def standing_breaches(self) -> set[tuple[str, str]]:
         last: dict[tuple[str, str], str] = {}
         for alert in self.result.alerts:
-            if alert.type in (BREACHED, RETRACTED):
+            if alert.type in (AlertType.BREACHED, AlertType.RETRACTED):
                 last[(alert.ticket_id, alert.sla)] = alert.type
-        return {pair for pair, kind in last.items() if kind == BREACHED}
+        return {pair for pair, kind in last.items() if kind == AlertType.BREACHED}
 
     def breached_outcomes(self) -> set[tuple[str, str]]:
         return {(o.ticket_id, o.sla) for o in self.result.outcomes if o.status == "breached"}

@@ -10,7 +10,6 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
-from importlib.resources import files
 from typing import TYPE_CHECKING
 
 from aiokafka.errors import KafkaError
@@ -19,7 +18,6 @@ from prometheus_client import CollectorRegistry
 from slamon.adapters.kafka import TopicError, TopicSpec, provision_topics
 from slamon.adapters.metrics import EngineCollector, SlaMetrics
 from slamon.adapters.outbox import Outbox, OutboxTopic
-from slamon.adapters.policy_yaml import load_policy, loads_policy
 from slamon.core.live import LiveEngine
 from slamon.core.policy import SlaPolicy
 from slamon.core.timefmt import NS_PER_S
@@ -29,19 +27,7 @@ from slamon.worker.settings import WorkerSettings
 if TYPE_CHECKING:
     from slamon.worker.app import Declared
 
-DEFAULT_POLICY = "default-policy.yaml"
 Clock = Callable[[], int]  # wall clock, integer ns since the epoch
-
-
-def default_policy_text() -> str:
-    return files("slamon.data").joinpath(DEFAULT_POLICY).read_text(encoding="utf-8")
-
-
-def load_policy_or_default(path: str | None) -> SlaPolicy:
-    """The policy at ``path``, or the bundled default policy."""
-    if path is None:
-        return loads_policy(default_policy_text(), source=f"<bundled {DEFAULT_POLICY}>")
-    return load_policy(path)
 
 
 class StartupError(Exception):

@@ -80,7 +80,7 @@ def test_ssl_gives_a_verifying_context_with_the_ca_and_the_client_certificate(
     assert isinstance(context, ssl.SSLContext)
     assert context.verify_mode == ssl.CERT_REQUIRED
     assert context.check_hostname
-    subjects = [dict(x[0] for x in ca["subject"]) for ca in context.get_ca_certs()]
+    subjects = [dict(rdn[0] for rdn in ca["subject"]) for ca in context.get_ca_certs()]  # type: ignore[misc]  # typeshed: str | tuple
     assert {"commonName": "slamon unit test"} in subjects
 
 

@@ -87,8 +87,8 @@ async def test_keyed_records_land_where_kafkas_default_partitioner_puts_them() -
     expected = DefaultPartitioner()
     for topic, partition, records in producer.sent:
         assert topic == "alerts"
-        for key, _, _ in records:
-            assert partition == expected(key, PARTITIONS, PARTITIONS)
+        for record_key, _, _ in records:
+            assert partition == expected(record_key, PARTITIONS, PARTITIONS)
     assert sum(len(r) for _, _, r in producer.sent) == 50
     assert outbox.flushed == 50
 

@@ -3,8 +3,10 @@ upgrade that moves or changes one of them (see slamon/adapters/private_api.py)."
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 from pathlib import Path
+from typing import Any, cast
 
 import faust
 import pytest
@@ -14,10 +16,10 @@ from faust.exceptions import NotReady
 from faust.types import TP
 from faust.types.tuples import Message
 
+from slamon.adapters.kafka import refresh_metadata
 from slamon.adapters.private_api import (
     aiokafka_producer,
     current_partition,
-    refresh_metadata,
     set_current_event,
     set_persisted_offset,
     without_builtin_pages,
@@ -59,9 +61,9 @@ async def test_the_underlying_aiokafka_producer_is_reached_and_not_ready_before_
 def test_a_persisted_changelog_offset_is_read_back_by_the_rocksdb_store(tmp_path: Path) -> None:
     """The offset recovery resumes from is the one the worker stores after a delivery."""
     app = _app(tmp_path, store="rocksdb://")
-    table = app.Table("t", partitions=2)
+    table = cast("faust.Table[Any, Any]", app.Table("t", partitions=2))
     set_persisted_offset(table, "private-api-test-t-changelog", 1, 1234)
-    assert table.data.persisted_offset(TP("x", 1)) == 1234  # type: ignore[attr-defined]
+    assert table.data.persisted_offset(TP("x", 1)) == 1234
 
 
 @pytest.mark.asyncio
@@ -70,7 +72,7 @@ async def test_metadata_refresh_is_a_coroutine_of_the_consumers_client() -> None
     consumer = AIOKafkaConsumer(bootstrap_servers="127.0.0.1:1")
     try:
         waiter = consumer._client.force_metadata_update()  # what refresh_metadata awaits
-        assert inspect.isawaitable(waiter)
+        assert isinstance(waiter, asyncio.Future)
         waiter.cancel()
         assert inspect.iscoroutinefunction(refresh_metadata)
     finally:

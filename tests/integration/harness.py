@@ -25,7 +25,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from slamon.adapters.kafka import Message, publish_lines, read_topic
-from slamon.core.decisions import BREACHED, alert_id
+from slamon.core.decisions import AlertType, alert_id
 from slamon.core.timefmt import format_rfc3339
 
 
@@ -183,17 +183,17 @@ def created_now(count: int, prefix: str, start_ns: int) -> list[bytes]:
 
 def expected_breach_ids(lines: list[bytes]) -> set[str]:
     """Ids of the first breach alert of every applicable SLA of never-answered tickets."""
-    ids = set()
+    ids: set[str] = set()
     for line in lines:
         event = orjson.loads(line)
         slas = ["first_response", "resolution"]
         if event["data"]["service"] == "onsite":
             slas.append("onsite_arrival")
-        ids.update(alert_id(event["subject"], sla, BREACHED, 1) for sla in slas)
+        ids.update(alert_id(event["subject"], sla, AlertType.BREACHED, 1) for sla in slas)
     return ids
 
 
-def alert_ids(messages: list[Message], kind: str = BREACHED) -> list[str]:
+def alert_ids(messages: list[Message], kind: str = AlertType.BREACHED) -> list[str]:
     out = []
     for message in messages:
         alert = orjson.loads(message.value or b"")

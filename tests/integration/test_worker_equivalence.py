@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import orjson
 
-from slamon.bootstrap import load_policy_or_default
-from slamon.core.decisions import BREACHED, RETRACTED
+from slamon.core.decisions import AlertType
+from slamon.policies import load_policy_or_default
 from slamon.replay import replay
 from slamon.simulate import generate_log
 from tests.integration.harness import Deployment, wait_until
@@ -74,9 +74,9 @@ def test_worker_matches_replay_on_a_messy_log(deployment: Deployment) -> None:
     standing: dict[tuple[str, str], str] = {}
     for message in deployment.read("alerts"):
         alert = orjson.loads(message.value or b"")
-        if alert["type"] in (BREACHED, RETRACTED):
+        if alert["type"] in (AlertType.BREACHED, AlertType.RETRACTED):
             standing[(alert["subject"], alert["data"]["sla"])] = alert["type"]
-    worker_breaches = {pair for pair, kind in standing.items() if kind == BREACHED}
+    worker_breaches = {pair for pair, kind in standing.items() if kind == AlertType.BREACHED}
     replay_breaches = {(o.ticket_id, o.sla) for o in expected.outcomes if o.status == "breached"}
     assert replay_breaches <= worker_breaches
     running = {(o.ticket_id, o.sla) for o in expected.outcomes if o.status in ("open", "breached")

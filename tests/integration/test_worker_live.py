@@ -8,7 +8,7 @@ from collections import Counter
 
 import orjson
 
-from slamon.core.decisions import BREACHED
+from slamon.core.decisions import AlertType
 from slamon.core.timefmt import NS_PER_S, parse_rfc3339
 from tests.integration.harness import (
     Deployment,
@@ -35,15 +35,15 @@ def test_breach_alerts_fire_within_a_second_of_their_deadline(deployment: Deploy
     delays = []
     for message in deployment.read("alerts"):
         alert = orjson.loads(message.value or b"")
-        if alert["type"] == BREACHED:
+        if alert["type"] == AlertType.BREACHED:
             data = alert["data"]
             delays.append(parse_rfc3339(data["detected_at"]) - parse_rfc3339(data["at"]))
     assert len(delays) == len(expected)
     assert max(delays) <= NS_PER_S, sorted(delays)[-5:]
     assert min(delays) >= 0
     histogram = "slamon_alert_detection_delay_seconds_bucket"
-    within = worker.metric(histogram, type=BREACHED, le="1.0")
-    assert within == len(expected) == worker.metric(histogram, type=BREACHED, le="+Inf")
+    within = worker.metric(histogram, type=AlertType.BREACHED, le="1.0")
+    assert within == len(expected) == worker.metric(histogram, type=AlertType.BREACHED, le="+Inf")
 
 
 def test_killed_worker_loses_no_alert_after_restart(deployment: Deployment) -> None:

@@ -32,7 +32,6 @@ from aiokafka.errors import (
 )
 
 from slamon.adapters.kafka_security import KafkaSecurity
-from slamon.adapters.private_api import refresh_metadata
 
 PLAINTEXT = KafkaSecurity()
 # A refused TLS connection closes over a few loop turns after aiokafka drops it; an
@@ -46,6 +45,15 @@ AUTH_ERRORS = (AuthenticationFailedError, AuthenticationMethodNotSupported,
 def bootstrap(broker: str) -> str:
     """``kafka://host:port`` (Faust style) or ``host:port`` to ``host:port``."""
     return broker.split(";", maxsplit=1)[0].removeprefix("kafka://")
+
+
+async def refresh_metadata(consumer: AIOKafkaConsumer) -> None:
+    """Fetch cluster metadata now (a topic created a moment ago is not known yet).
+
+    aiokafka's private API (no public call does it); tests/adapters/test_private_api.py
+    fails if an upgrade moves it.
+    """
+    await consumer._client.force_metadata_update()
 
 
 @dataclass(frozen=True)

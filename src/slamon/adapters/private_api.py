@@ -1,4 +1,6 @@
-"""Every use of Faust's and aiokafka's private API, one small function each.
+"""Every use of Faust's private API (and aiokafka's, under Faust), one small function each.
+
+The plain-aiokafka one (a metadata refresh) is ``slamon.adapters.kafka.refresh_metadata``.
 
 Each is here because no public API does the job (see the comment on each), and
 tests/adapters/test_private_api.py fails loudly if an upgrade moves one of them.
@@ -10,7 +12,7 @@ import weakref
 from typing import Any, cast
 
 import faust
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaProducer
 from faust.streams import _current_event, current_event
 from faust.types import TP
 
@@ -46,11 +48,6 @@ def set_persisted_offset(
     The worker writes changelog records itself (batched), so Faust never sees them.
     """
     table.data.set_persisted_offset(TP(topic, partition), offset)
-
-
-async def refresh_metadata(consumer: AIOKafkaConsumer) -> None:
-    """Fetch cluster metadata now (a topic created a moment ago is not known yet)."""
-    await consumer._client.force_metadata_update()
 
 
 def without_builtin_pages(app: faust.App) -> None:

@@ -30,7 +30,7 @@ DEFAULT_TOPICS = Topics()
 
 def load_policy(path: str | None) -> SlaPolicy:
     """The policy at ``path`` (None: the bundled one); a bad one is a clean CLI error."""
-    from slamon.bootstrap import load_policy_or_default  # noqa: PLC0415  (keeps --help fast)
+    from slamon.policies import load_policy_or_default  # noqa: PLC0415  (keeps --help fast)
 
     try:
         return load_policy_or_default(path)

@@ -30,11 +30,6 @@ class Status(StrEnum):
 
 _DECIDED = (Status.MET, Status.BREACHED)  # bound once: an enum member lookup is slow on 3.11
 
-# Aliases kept for shells and tests outside the core that still import the old names.
-AT_RISK = AlertType.AT_RISK
-BREACHED = AlertType.BREACHED
-RETRACTED = AlertType.RETRACTED
-
 
 @dataclass(frozen=True, slots=True)
 class Rejected:

@@ -21,7 +21,7 @@ import structlog
 
 from slamon.adapters.cloudevents import decode_record, encode_alert, encode_outcome
 from slamon.adapters.metrics import SlaMetrics
-from slamon.core.decisions import AT_RISK, Alert, Outcome
+from slamon.core.decisions import Alert, AlertType, Outcome
 from slamon.core.events import InvalidEvent
 from slamon.core.live import LiveEngine, Rejected, Snapshot
 from slamon.core.timefmt import NS_PER_S, format_rfc3339
@@ -204,7 +204,7 @@ class SlaService:
     async def _emit(self, alert: Alert, now: int, *, by_clock: bool) -> None:
         self.metrics.alert(alert, now, by_clock=by_clock)
         # breaches and retractions are what on-call acts on; at-risk alerts only at debug
-        emit_log = log.debug if alert.type == AT_RISK else log.info
+        emit_log = log.debug if alert.type == AlertType.AT_RISK else log.info
         emit_log(
             "alert",
             type=alert.type,
