@@ -7,20 +7,26 @@ same service the Faust app drives.
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
+import os
+import sys
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+import structlog
 from aiokafka.errors import KafkaError
 from prometheus_client import CollectorRegistry
 
-from slamon.adapters.kafka import TopicError, TopicSpec, provision_topics
+from slamon.adapters.kafka import TopicError, TopicSpec, partition_count, provision_topics
 from slamon.adapters.metrics import EngineCollector, SlaMetrics
 from slamon.adapters.outbox import Outbox, OutboxTopic
 from slamon.core.live import LiveEngine
 from slamon.core.policy import SlaPolicy
 from slamon.core.timefmt import NS_PER_S
+from slamon.logs import configure_logging
 from slamon.worker.service import Board, Sink, SlaService
 from slamon.worker.settings import WorkerSettings
 
@@ -28,6 +34,7 @@ if TYPE_CHECKING:
     from slamon.worker.app import Declared
 
 Clock = Callable[[], int]  # wall clock, integer ns since the epoch
+SHUTDOWN_GRACE_S = 12.0  # SIGTERM to exit, at most (orchestrators wait 30 s by default)
 
 
 class StartupError(Exception):
@@ -171,11 +178,7 @@ def worker_topics(declared: Declared, settings: WorkerSettings) -> list[TopicSpe
 
 def run_worker(settings: WorkerSettings, policy: SlaPolicy) -> None:
     """Wire and run the Kafka worker until SIGINT/SIGTERM."""
-    import asyncio  # noqa: PLC0415
-
-    import faust  # noqa: PLC0415
-
-    from slamon.logs import configure_logging  # noqa: PLC0415
+    from slamon.adapters.private_api import worker_with_bounded_stop  # noqa: PLC0415
 
     configure_logging(settings.log_level, json=settings.log_json)
     try:
@@ -189,11 +192,21 @@ def run_worker(settings: WorkerSettings, policy: SlaPolicy) -> None:
     except KafkaError as exc:
         raise StartupError(f"cannot reach Kafka at {settings.broker}: {exc}") from None
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    worker = faust.Worker(
-        declared.app, loglevel=settings.log_level, override_logging=False, redirect_stdouts=False,
-        quiet=True,
+    worker = worker_with_bounded_stop(
+        declared.app, SHUTDOWN_GRACE_S, _overran_stop, loglevel=settings.log_level,
+        override_logging=False, redirect_stdouts=False, quiet=True,
     )  # fmt: skip
     worker.execute_from_commandline()
+
+
+def _overran_stop() -> None:
+    """Stop took longer than the grace (a broker that does not answer): leave now."""
+    structlog.get_logger("slamon.worker").warning(
+        "stop took longer than the grace; exiting", grace_s=SHUTDOWN_GRACE_S
+    )
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)  # a requested stop: nothing unacknowledged is lost, it is read again
 
 
 async def _match_input_partitions(settings: WorkerSettings) -> WorkerSettings:
@@ -203,12 +216,6 @@ async def _match_input_partitions(settings: WorkerSettings) -> WorkerSettings:
     partitions as the input (co-partitioning); an input topic created earlier, e.g. by a
     producer with broker auto-creation, decides.
     """
-    import dataclasses  # noqa: PLC0415
-
-    import structlog  # noqa: PLC0415
-
-    from slamon.adapters.kafka import partition_count  # noqa: PLC0415
-
     actual = await partition_count(
         settings.broker, settings.topics.events, security=settings.security
     )

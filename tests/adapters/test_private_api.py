@@ -85,3 +85,12 @@ def test_faust_builtin_pages_can_all_be_dropped_before_the_server_starts(tmp_pat
     assert app.web.blueprints._enabled  # Faust enables some by default
     without_builtin_pages(app)
     assert app.web.blueprints._enabled == []
+
+
+def test_the_signal_hook_a_bounded_stop_relies_on_is_still_there() -> None:
+    """mode starts a stop from ``_schedule_shutdown(signal)``; the spinner is an attribute."""
+    import mode  # noqa: PLC0415
+
+    hook = mode.Worker._schedule_shutdown
+    assert list(inspect.signature(hook).parameters) == ["self", "signal"]
+    assert "spinner" in faust.Worker.__annotations__

@@ -8,7 +8,9 @@ tests/adapters/test_private_api.py fails loudly if an upgrade moves one of them.
 
 from __future__ import annotations
 
+import threading
 import weakref
+from collections.abc import Callable
 from typing import Any, cast
 
 import faust
@@ -57,3 +59,26 @@ def without_builtin_pages(app: faust.App) -> None:
     this drops that one too, so the worker serves only the pages it declares.
     """
     app.web.blueprints._enabled.clear()
+
+
+def worker_with_bounded_stop(
+    app: faust.App, grace_s: float, on_overrun: Callable[[], None], **options: Any
+) -> faust.Worker:
+    """A Faust worker whose stop on SIGTERM/SIGINT is bounded by ``grace_s``.
+
+    With the broker unreachable, Faust's stop waits a minute for the consumer and then
+    prints raw tracebacks; past the grace ``on_overrun`` runs (it exits the process:
+    inputs not yet acknowledged are read again after the restart). mode starts its
+    stop from ``_schedule_shutdown``, the one hook that sees the signal arrive.
+    """
+
+    class BoundedStopWorker(faust.Worker):
+        def _schedule_shutdown(self, signal: Any) -> None:
+            timer = threading.Timer(grace_s, on_overrun)
+            timer.daemon = True
+            timer.start()
+            super()._schedule_shutdown(signal)
+
+    worker = BoundedStopWorker(app, **options)
+    worker.spinner = None  # a terminal spinner writes escape codes into the JSON log
+    return worker
