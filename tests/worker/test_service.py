@@ -9,6 +9,8 @@ resolution 2h, at risk at 90m). Instants are ``ns(minutes)`` after 2026-11-23T08
 from __future__ import annotations
 
 import asyncio
+import re
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -505,3 +507,39 @@ async def test_a_future_dated_event_does_not_pin_the_last_event_gauge() -> None:
     h.clock.now = ns(5)
     await h.service.handle(event_record(created("T1", minute=4), offset=1))
     assert h.metric("slamon_last_event_time_seconds") == ns(4) / NS_PER_S
+
+
+async def _many_tickets(h: Harness, region: Callable[[int], str]) -> list[str]:
+    """5,000 P1 tickets with customer details in their data, all breached; the secrets."""
+    secrets = []
+    for i in range(5000):
+        customer = {"name": f"Ana Cliente {i}", "phone": f"+34 600 {i:06d}",
+                    "email": f"ana{i}@example.com", "address": f"Calle {i}"}  # fmt: skip
+        secrets += [customer["email"], customer["phone"]]
+        data = {"priority": "P1", "region": region(i), "customer": customer,
+                "notes": f"call {customer['phone']}"}  # fmt: skip
+        event = EventLog().add("ticket.created", f"T{i}", at(0), data, id=f"c-{i}")
+        await h.service.handle(event_record(event, offset=i))
+    h.clock.now = ns(11)  # every first response breaches: alerts and outcomes go out
+    await h.service.tick()
+    return secrets
+
+
+def _series(h: Harness) -> list[tuple[str, tuple[tuple[str, str], ...]]]:
+    return sorted((s.name, tuple(sorted(s.labels.items())))
+                  for m in h.registry.collect() for s in m.samples)  # fmt: skip
+
+
+@pytest.mark.asyncio
+async def test_event_data_never_becomes_metric_labels_logs_or_output_fields() -> None:
+    """5,000 regions and customers' names, phones and e-mails: no new series, nothing echoed."""
+    same, distinct = Harness(), Harness()
+    await _many_tickets(same, lambda _i: "north")
+    with structlog.testing.capture_logs() as logs:
+        secrets = await _many_tickets(distinct, lambda i: f"region-{i}")
+    assert _series(distinct) == _series(same)  # labels are bounded sets, never event data
+    assert len(distinct.alerts.sent) >= 5000
+    outputs = b"".join(s.value or b"" for s in distinct.alerts.sent + distinct.outcomes.sent)
+    text = outputs.decode() + repr(logs)
+    assert len(secrets) == 10_000
+    assert re.search(r"@example\.com|\+34 600|Cliente|Calle|region-", text) is None
