@@ -30,9 +30,10 @@ import orjson
 from aiokafka import AIOKafkaConsumer
 from prometheus_client.parser import text_string_to_metric_families
 
-from slamon.adapters.kafka import ensure_topics, publish_lines, read_topic
-from slamon.policies import load_policy_or_default
+from slamon.adapters.kafka import publish_lines, read_topic
+from slamon.adapters.kafka_topics import ensure_topics
 from slamon.core.timefmt import NS_PER_S, format_rfc3339, parse_rfc3339
+from slamon.policies import load_policy_or_default
 from slamon.simulate import generate_log
 
 BROKER = os.environ.get("SLAMON_TEST_BROKER", "127.0.0.1:9092")

@@ -214,6 +214,7 @@ def test_worker_help_shows_the_defaults_of_worker_settings() -> None:
         "--broker": settings.broker, "--app-id": settings.app_id,
         "--web-host": settings.web_host, "--web-port": str(settings.web_port),
         "--store": settings.store, "--partitions": str(settings.partitions),
+        "--standbys": str(settings.standbys),
         "--events-topic": topics.events, "--alerts-topic": topics.alerts,
         "--outcomes-topic": topics.outcomes, "--dead-letter-topic": topics.dead_letter,
         "--retention": "3d", "--session-timeout": "10s",
@@ -260,6 +261,7 @@ def test_worker_takes_every_setting_from_its_environment_variable(
         "SLAMON_DEAD_LETTER_TOPIC": "dl", "SLAMON_RETENTION": "1h", "SLAMON_SESSION_TIMEOUT": "6s",
         "SLAMON_LOG_LEVEL": "debug", "SLAMON_LOG_FORMAT": "console",
         "SLAMON_REPLICATION_FACTOR": "3", "SLAMON_MIN_INSYNC_REPLICAS": "2",
+        "SLAMON_STANDBYS": "1",
     }  # fmt: skip
     result = CliRunner().invoke(main, ["worker"], env=env)
     assert result.exit_code == 0, result.output
@@ -267,8 +269,8 @@ def test_worker_takes_every_setting_from_its_environment_variable(
     assert settings == WorkerSettings(
         broker="kafka://k1:9093", app_id="a", web_host="0.0.0.0", web_port=7001,
         data_dir_override=tmp_path / "d", store="memory://", partitions=3, replication=3,
-        min_insync_replicas=2, topics=Topics("e", "al", "o", "dl"), retention_s=3600.0,
-        session_timeout_s=6.0, log_level="debug", log_json=False,
+        min_insync_replicas=2, standbys=1, topics=Topics("e", "al", "o", "dl"),
+        retention_s=3600.0, session_timeout_s=6.0, log_level="debug", log_json=False,
     )  # fmt: skip
     assert settings.data_dir == tmp_path / "d"
 
@@ -286,7 +288,7 @@ def test_every_worker_option_has_an_env_var() -> None:
     """Every `worker` option reads SLAMON_<OPTION NAME> (12-factor), --policy included."""
     command = main.commands["worker"]
     options = [p for p in command.params if isinstance(p, click.Option)]
-    assert len(options) == 26  # 18 + the 8 --kafka-* security options
+    assert len(options) == 27  # 19 + the 8 --kafka-* security options
     for option in options:
         flag = option.opts[0]
         assert option.envvar == "SLAMON_" + flag.removeprefix("--").replace("-", "_").upper()

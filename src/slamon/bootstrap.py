@@ -20,7 +20,7 @@ import structlog
 from aiokafka.errors import KafkaError
 from prometheus_client import CollectorRegistry
 
-from slamon.adapters.kafka import TopicError, TopicSpec, partition_count, provision_topics
+from slamon.adapters.kafka_topics import TopicError, TopicSpec, partition_count, provision_topics
 from slamon.adapters.metrics import EngineCollector, SlaMetrics
 from slamon.adapters.outbox import Outbox, OutboxTopic
 from slamon.core.live import LiveEngine

@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import time
 
-from slamon.adapters.kafka import partition_count, producer
+from slamon.adapters.kafka import producer
+from slamon.adapters.kafka_topics import partition_count
 from slamon.core.timefmt import NS_PER_S, format_rfc3339
 from tests.integration.harness import Deployment, created_now, wait_until
 

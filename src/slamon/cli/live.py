@@ -39,7 +39,8 @@ def kafka_errors(broker: str) -> Iterator[None]:
     """Kafka failures as one-line CLI errors (no traceback): unreachable, refused login."""
     from aiokafka.errors import KafkaError  # noqa: PLC0415
 
-    from slamon.adapters.kafka import KafkaAccessError, TopicError  # noqa: PLC0415
+    from slamon.adapters.kafka import KafkaAccessError  # noqa: PLC0415
+    from slamon.adapters.kafka_topics import TopicError  # noqa: PLC0415
 
     try:
         yield
@@ -97,6 +98,15 @@ def kafka_errors(broker: str) -> Iterator[None]:
     default=DEFAULTS.min_insync_replicas,
     envvar="SLAMON_MIN_INSYNC_REPLICAS",
     help="min.insync.replicas of each topic it creates (default: the broker's).",
+)
+@click.option(
+    "--standbys",
+    type=click.IntRange(min=0),
+    default=DEFAULTS.standbys,
+    show_default=True,
+    envvar="SLAMON_STANDBYS",
+    help="Standby replicas of the ticket table: other workers keep a warm copy of each "
+    "partition (useful with a persistent --store; 0: none).",
 )
 @EVENTS_TOPIC
 @click.option(
@@ -163,6 +173,7 @@ def worker_command(
     partitions: int,
     replication: int,
     min_insync_replicas: int | None,
+    standbys: int,
     events_topic: str,
     alerts_topic: str,
     outcomes_topic: str,
@@ -189,6 +200,7 @@ def worker_command(
         partitions=partitions,
         replication=replication,
         min_insync_replicas=min_insync_replicas,
+        standbys=standbys,
         topics=Topics(events_topic, alerts_topic, outcomes_topic, dead_letter_topic),
         retention_s=retention,
         session_timeout_s=session_timeout,
@@ -226,7 +238,8 @@ def publish_command(
     rate: float,
 ) -> None:
     """Publish a JSONL event log to the input topic, keyed by ticket id, lines as they are."""
-    from slamon.adapters.kafka import ensure_topics, publish_lines  # noqa: PLC0415
+    from slamon.adapters.kafka import publish_lines  # noqa: PLC0415
+    from slamon.adapters.kafka_topics import ensure_topics  # noqa: PLC0415
 
     started = time.monotonic()
     with kafka_errors(broker):

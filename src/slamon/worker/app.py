@@ -78,6 +78,7 @@ def declare(settings: WorkerSettings, clock: Callable[[], int]) -> Declared:
         web_metrics_enabled=False,
         topic_partitions=settings.partitions,
         topic_replication_factor=settings.replication,
+        table_standby_replicas=settings.standbys,
         consumer_auto_offset_reset="earliest",
         broker_session_timeout=settings.session_timeout_s,
         broker_heartbeat_interval=min(3.0, settings.session_timeout_s / 3),
