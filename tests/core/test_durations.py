@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from slamon.core.durations import format_duration, parse_duration
+from slamon.core.durations import MAX_DURATION_NS, format_duration, parse_duration
 
 MS = 1_000_000
 S = 1_000 * MS
@@ -113,3 +113,48 @@ def test_parse_sums_the_parts(parts: tuple[int, int, int, int, int]) -> None:
     text = f"{days}d{hours}h{minutes}m{seconds}s{millis}ms"
     expected = days * D + hours * H + minutes * M + seconds * S + millis * MS
     assert parse_duration(text) == expected
+
+
+def test_durations_are_at_most_400_days() -> None:
+    """400d is the largest duration; one millisecond more is refused with the bound."""
+    assert MAX_DURATION_NS == 400 * D
+    assert parse_duration("400d") == 400 * D
+    assert parse_duration("399d23h59m59s999ms") == 400 * D - MS
+    for text in ("400d1ms", "401d", "9600h1ms", "99999999d", "999999999999ms"):
+        with pytest.raises(ValueError, match=r"a duration must be at most 400d, got '"):
+            parse_duration(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "\u0661\u0665m",  # Arabic-Indic 15: int() and \d accept it
+        "\uff11h",  # full-width 1
+        "1" * 13 + "s",  # more than 12 digits in a part
+        "9" * 10_000 + "d",  # int() of it raises on Python 3.11+: refused before int()
+        "1h" * 1000,
+    ],
+)
+def test_only_short_ascii_numbers(text: str) -> None:
+    """Other scripts' digits and absurdly long numbers are not durations; the reason is short."""
+    with pytest.raises(ValueError, match="expected a duration") as caught:
+        parse_duration(text)
+    assert len(str(caught.value)) < 120
+
+
+@settings(max_examples=300)
+@given(st.text(max_size=30) | st.from_regex(r"\A([0-9]{1,14}(d|h|m|s|ms)){1,5}\Z"))
+def test_any_text_is_a_bounded_duration_or_a_value_error(text: str) -> None:
+    """Fuzz: a duration is in (0, 400d] or a ValueError with a short reason."""
+    result = _parse(text)
+    if isinstance(result, ValueError):
+        assert 0 < len(str(result)) <= 120
+    else:
+        assert 0 < result <= MAX_DURATION_NS
+
+
+def _parse(text: str) -> int | ValueError:
+    try:
+        return parse_duration(text)
+    except ValueError as exc:
+        return exc

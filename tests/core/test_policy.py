@@ -358,3 +358,120 @@ def test_zone_naming_a_tz_directory_is_a_policy_error() -> None:
     with pytest.raises(PolicyError) as caught:
         policy_from_dict(doc((f"{CAL}.office", dict(OFFICE, timezone="Europe"))))
     assert caught.value.path == ("spec", "calendars", "office", "timezone")
+
+
+def minute_a_day(holidays: list[str] | None = None) -> dict[str, Any]:
+    """A calendar open one minute a day: 7 minutes a week."""
+    days = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+    return {"timezone": "UTC", "weekly": {day: ["09:00-09:01"] for day in days},
+            "holidays": holidays or []}  # fmt: skip
+
+
+def on_calendar(calendar: dict[str, Any], resolution: str) -> dict[str, Any]:
+    return doc((f"{CAL}.thin", calendar), ("spec.priorities.P4.calendar", "thin"),
+               ("spec.priorities.P4.resolution", resolution))  # fmt: skip
+
+
+def test_a_target_the_calendar_needs_over_50_years_for_is_refused() -> None:
+    """7 minutes a week x 2347 weeks (45 years) = 11d9h49m of calendar time: the limit."""
+    assert (
+        policy_from_dict(on_calendar(minute_a_day(), "11d9h49m")).target_ns("P4", "resolution")
+        == 2347 * 7 * M
+    )
+    with pytest.raises(PolicyError) as caught:
+        policy_from_dict(on_calendar(minute_a_day(), "11d9h49m1ms"))
+    assert caught.value.path == ("spec", "priorities", "P4", "resolution")
+    assert caught.value.message == (
+        "11d9h49m1ms of calendar 'thin' could take more than 50 years of wall time: it is open "
+        "7m a week, so a target on it can be at most 11d9h49m"
+    )
+
+
+def test_the_probe_policies_are_refused() -> None:
+    """99999d on a minute-a-day calendar (replay ran 42 s, then OverflowError) and
+    99999999d on 24x7 (year 275817) are policy errors now."""
+    with pytest.raises(PolicyError, match="at most 400d, got '99999d'"):
+        policy_from_dict(on_calendar(minute_a_day(), "99999d"))
+    with pytest.raises(PolicyError, match="at most 400d, got '99999999d'") as caught:
+        policy_from_dict(doc(("spec.priorities.P1.resolution", "99999999d")))
+    assert caught.value.path == ("spec", "priorities", "P1", "resolution")
+    with pytest.raises(PolicyError, match="could take more than 50 years"):
+        policy_from_dict(on_calendar(minute_a_day(), "400d"))
+
+
+def test_holidays_reduce_what_a_calendar_can_reach() -> None:
+    """Each listed holiday takes its day's opening out of the 45-year budget."""
+    limit = "11d9h48m"  # 2347 * 7 minutes less one holiday's minute
+    assert policy_from_dict(on_calendar(minute_a_day(["2026-10-01"]), limit))
+    with pytest.raises(PolicyError, match="at most 11d9h47m"):
+        policy_from_dict(on_calendar(minute_a_day(["2026-10-01", "2026-10-02"]), limit))
+
+
+def test_400_days_fit_any_calendar_open_a_few_hours_a_week() -> None:
+    """An office week (40 h) takes 400d with room to spare; so does 4.1 h a week."""
+    office = policy_from_dict(on_calendar(OFFICE, "400d"))
+    assert office.target_ns("P4", "resolution") == 400 * 24 * H
+    short = {"timezone": "UTC", "weekly": {"mon": ["09:00-13:06"]}}
+    assert policy_from_dict(on_calendar(short, "400d"))
+    with pytest.raises(PolicyError, match="could take more than 50 years"):
+        policy_from_dict(on_calendar({"timezone": "UTC", "weekly": {"mon": ["09:00-13:05"]}},
+                                     "400d"))  # fmt: skip
+
+
+BIG = "x" * 1_000_000
+
+
+@pytest.mark.parametrize(
+    ("change", "path", "fragment"),
+    [
+        (("spec.warn_at", "1e-99999999"), ("spec", "warn_at"), "got '1e-99999999'"),
+        (("spec.warn_at", "0.5e1"), ("spec", "warn_at"), "such as 0.75"),
+        (("spec.warn_at", float("nan")), ("spec", "warn_at"), "got nan"),
+        (("spec.warn_at", float("inf")), ("spec", "warn_at"), "got inf"),
+        (("spec.warn_at", 10**10_000), ("spec", "warn_at"), "<integer of"),
+        (("spec.warn_at", BIG), ("spec", "warn_at"), "..."),
+        (("metadata.name", BIG), ("metadata", "name"), "1000000 characters, more than 100"),
+        (("metadata.name", [BIG] * 1000), ("metadata", "name"), "..."),
+        (("spec.pause", {"k": BIG}), ("spec", "pause"), "..."),
+        (("spec.pause", [BIG]), ("spec", "pause", "0"), "..."),
+        ((f"{CAL}.office", dict(OFFICE, timezone=BIG)),
+         ("spec", "calendars", "office", "timezone"), "more than 100"),
+        ((f"{CAL}.office", dict(OFFICE, holidays=[BIG])),
+         ("spec", "calendars", "office", "holidays", "0"), "..."),
+        ((f"{CAL}.office", dict(OFFICE, weekly={"mon": [BIG]})),
+         ("spec", "calendars", "office", "weekly", "mon", "0"), "..."),
+        ((f"{CAL}.{BIG}", OFFICE), ("spec", "calendars", BIG), "at most 100 characters"),
+        (("spec.priorities.P1.first_response", BIG),
+         ("spec", "priorities", "P1", "first_response"), "..."),
+        (("spec.priorities.P1.first_response", "\u0665m"),
+         ("spec", "priorities", "P1", "first_response"), "expected a duration"),
+        (("spec.priorities.P1.first_response", "-5m"),
+         ("spec", "priorities", "P1", "first_response"), "expected a duration"),
+        (("spec.priorities.P1.first_response", 300),
+         ("spec", "priorities", "P1", "first_response"), "got 300"),
+        (("spec.priorities.P1.calendar", BIG), ("spec", "priorities", "P1", "calendar"),
+         "more than 100"),
+        (("apiVersion", BIG), ("apiVersion",), "..."),
+        (("kind", [BIG]), ("kind",), "..."),
+        ((f"spec.{BIG}", 1), ("spec", BIG), "unknown key"),
+    ],
+)  # fmt: skip
+def test_hostile_values_give_short_errors(
+    change: tuple[str, Any], path: tuple[str, ...], fragment: str
+) -> None:
+    """Huge, absurd or wrongly typed values: a PolicyError naming the field, with a message
+    (and a rendered path) of bounded length that quotes at most 80 characters of the value."""
+    with pytest.raises(PolicyError) as caught:
+        policy_from_dict(doc(change))
+    error = caught.value
+    assert error.path == path
+    assert fragment in error.message
+    assert len(error.message) <= 300
+    assert len(str(error)) <= 600
+    assert "x" * 81 not in str(error)
+
+
+def test_interval_digits_are_ascii() -> None:
+    """'\u0660\u0669:00-12:00' (Arabic-Indic 09) is not an interval."""
+    with pytest.raises(PolicyError, match="expected an interval"):
+        parse_interval("\u0660\u0669:00-12:00", ())

@@ -2,14 +2,18 @@
 
 ``parse_event`` is the single validation point for every shell (replay, Kafka worker):
 it turns a decoded JSON object into an :class:`Event` or raises :class:`InvalidEvent`
-with a reason a platform engineer can act on.
+with a reason a platform engineer can act on. Every input is bounded (docs/contract.md,
+"Limits"): a reason is at most :data:`MAX_REASON_CHARS` characters and quotes at most
+a short excerpt of an offending value, never the value itself.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any, NamedTuple
 
 from slamon.core.policy import PRIORITIES
+from slamon.core.text import clip, excerpt
 from slamon.core.timefmt import parse_rfc3339
 
 CREATED = "ticket.created"
@@ -33,15 +37,32 @@ EVENT_TYPES: frozenset[str] = frozenset(
 )  # fmt: skip
 SERVICES = frozenset({"onsite", "remote"})
 _PRIORITY_SET = frozenset(PRIORITIES)
-_ENVELOPE = ("id", "source", "type", "subject", "time")
+
+MAX_RECORD_BYTES = 256 * 1024  # a JSONL line or a Kafka record (key + value + headers)
+MAX_ID_CHARS = 200  # id and subject (the ticket id)
+MAX_SOURCE_CHARS = 400
+MAX_DATA_CHARS = 200  # each string the core reads from data (region, reason, ...)
+MAX_REASON_CHARS = 200
+_ENVELOPE = (("id", MAX_ID_CHARS), ("source", MAX_SOURCE_CHARS), ("type", 64),
+             ("subject", MAX_ID_CHARS), ("time", 64))  # fmt: skip
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # C0, DEL, C1: not in an identifier
 
 
 class InvalidEvent(ValueError):
-    """An input record that is not a valid ticket event; ``reason`` says why."""
+    """An input record that is not a valid ticket event; ``reason`` says why.
+
+    The reason is cut to :data:`MAX_REASON_CHARS` characters whatever the caller built.
+    """
 
     def __init__(self, reason: str) -> None:
+        reason = clip(reason, MAX_REASON_CHARS)
         super().__init__(reason)
         self.reason = reason
+
+
+def too_large(size: int) -> InvalidEvent:
+    """The reason for a record over :data:`MAX_RECORD_BYTES` (checked before parsing)."""
+    return InvalidEvent(f"record of {size} bytes exceeds the {MAX_RECORD_BYTES}-byte limit")
 
 
 class Event(NamedTuple):
@@ -97,16 +118,33 @@ def compact(event: Event) -> Event:
 
 def _opt_str(data: dict[str, Any], key: str) -> str | None:
     value = data.get(key)
-    return shared(value) if isinstance(value, str) else None
+    if not isinstance(value, str):
+        return None
+    if len(value) > MAX_DATA_CHARS:
+        raise InvalidEvent(f"data.{key} is {len(value)} characters, more than {MAX_DATA_CHARS}")
+    return shared(value)
 
 
 def _priority(data: dict[str, Any]) -> str:
     value = data.get("priority")
     if value is None:
         raise InvalidEvent("data.priority is required")
-    if value not in _PRIORITY_SET:
-        raise InvalidEvent(f"data.priority must be one of {', '.join(PRIORITIES)}, got {value!r}")
+    if not isinstance(value, str) or value not in _PRIORITY_SET:
+        raise InvalidEvent(
+            f"data.priority must be one of {', '.join(PRIORITIES)}, got {excerpt(value)}"
+        )
     return shared(value)
+
+
+def _envelope_error(key: str, value: Any, limit: int) -> InvalidEvent:
+    if not isinstance(value, str) or not value:
+        return InvalidEvent(f"{key} must be a non-empty string")
+    return InvalidEvent(f"{key} is {len(value)} characters, more than {limit}")
+
+
+def _control_error(obj: dict[str, Any]) -> InvalidEvent:
+    key = next(k for k in ("id", "subject", "source") if _CONTROL.search(obj[k]))
+    return InvalidEvent(f"{key} contains a control character")
 
 
 def parse_event(obj: Any, seq: int) -> Event:
@@ -114,14 +152,17 @@ def parse_event(obj: Any, seq: int) -> Event:
     if not isinstance(obj, dict):
         raise InvalidEvent("event must be a JSON object")
     if obj.get("specversion") != "1.0":
-        raise InvalidEvent(f"specversion must be '1.0', got {obj.get('specversion')!r}")
-    for key in _ENVELOPE:
+        raise InvalidEvent(f"specversion must be '1.0', got {excerpt(obj.get('specversion'))}")
+    for key, limit in _ENVELOPE:
         value = obj.get(key)
-        if not isinstance(value, str) or not value:
-            raise InvalidEvent(f"{key} must be a non-empty string")
+        if not isinstance(value, str) or not value or len(value) > limit:
+            raise _envelope_error(key, value, limit)
+    search = _CONTROL.search
+    if search(obj["id"]) or search(obj["subject"]) or search(obj["source"]):
+        raise _control_error(obj)
     etype: str = obj["type"]
     if etype not in EVENT_TYPES:
-        raise InvalidEvent(f"unknown event type {etype!r}")
+        raise InvalidEvent(f"unknown event type {excerpt(etype)}")
     try:
         time = parse_rfc3339(obj["time"])
     except ValueError as exc:
@@ -138,8 +179,8 @@ def _build(etype: str, obj: dict[str, Any], time: int, seq: int, data: dict[str,
     base = (obj["id"], shared(etype), obj["subject"], time, seq, shared(obj["source"]))
     if etype == CREATED:
         service = data.get("service", "remote")
-        if service not in SERVICES:
-            raise InvalidEvent(f"data.service must be 'onsite' or 'remote', got {service!r}")
+        if not isinstance(service, str) or service not in SERVICES:
+            raise InvalidEvent(f"data.service must be 'onsite' or 'remote', got {excerpt(service)}")
         return Event(
             *base,
             priority=_priority(data),
@@ -153,9 +194,9 @@ def _build(etype: str, obj: dict[str, Any], time: int, seq: int, data: dict[str,
         score = data.get("score")
         # bool is an int subclass in Python; JSON true is not a score.
         if type(score) is not int:
-            raise InvalidEvent(f"data.score must be a JSON integer, got {score!r}")
+            raise InvalidEvent(f"data.score must be a JSON integer, got {excerpt(score)}")
         if not 1 <= score <= 10:
-            raise InvalidEvent(f"data.score must be within 1..10, got {score}")
+            raise InvalidEvent(f"data.score must be within 1..10, got {excerpt(score)}")
         return Event(*base, score=score)
     if etype == RESOLVED:
         flag = data.get("first_time_fix")

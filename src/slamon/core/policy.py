@@ -16,7 +16,9 @@ from fractions import Fraction
 from typing import Any
 
 from slamon.core.calendars import ALWAYS_OPEN, Calendar, WeeklyCalendar
-from slamon.core.durations import parse_duration
+from slamon.core.durations import format_duration, parse_duration
+from slamon.core.text import clip, excerpt
+from slamon.core.timefmt import NS_PER_S
 
 SLAS = ("first_response", "onsite_arrival", "resolution")
 PRIORITIES = ("P1", "P2", "P3", "P4")
@@ -25,8 +27,15 @@ API_VERSION = "slamon/v1"
 KIND = "SlaPolicy"
 DEFAULT_WARN_AT = Fraction(3, 4)
 
-_INTERVAL = re.compile(r"(\d\d):(\d\d)-(\d\d):(\d\d)\Z")
-_DATE = re.compile(r"\d{4}-\d\d-\d\d\Z")
+_INTERVAL = re.compile(r"([0-9]{2}):([0-9]{2})-([0-9]{2}):([0-9]{2})\Z")  # ASCII digits only
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
+_DECIMAL = re.compile(r"[0-9]{0,3}\.[0-9]{1,15}\Z")  # warn_at as text: a plain decimal
+MAX_NAME_CHARS = 100  # metadata.name, calendar names, time zones
+SHOWN = 80  # characters of a value an error message quotes at most
+# A target must be reachable within 50 years of wall time (deadlines stay below the
+# 64-bit ns limit in 2262, see docs/policy.md): checked against 45 years of the
+# calendar's weekly open time minus its holidays; the 5 years left cover DST gaps.
+REACH_YEARS, CHECKED_WEEKS = 50, 2347  # 2347 weeks = 45 years
 
 Path = tuple[str, ...]
 
@@ -48,8 +57,8 @@ class PolicyError(ValueError):
         if self.source is not None:
             where = self.source if self.line is None else f"{self.source}:{self.line}"
             where += ": "
-        field_path = ".".join(self.path)
-        return f"{where}{field_path + ': ' if field_path else ''}{self.message}"
+        field_path = ".".join(clip(part, 40) for part in self.path)
+        return f"{where}{field_path + ': ' if field_path else ''}{clip(self.message, 300)}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,10 +114,11 @@ def _mapping(
         raise PolicyError(f"expected a mapping, got {type(value).__name__}", path)
     for key in value:
         if not isinstance(key, str):
-            raise PolicyError(f"keys must be strings, got {key!r}", path)
+            raise PolicyError(f"keys must be strings, got {excerpt(key, SHOWN)}", path)
         if allowed is not None and key not in allowed:
             expected = ", ".join(sorted(allowed))
-            raise PolicyError(f"unknown key {key!r} (expected one of: {expected})", (*path, key))
+            raise PolicyError(f"unknown key {excerpt(key, SHOWN)} (expected one of: {expected})",
+                              (*path, key))  # fmt: skip
     return dict(value)
 
 
@@ -120,7 +130,9 @@ def _required(doc: Mapping[str, Any], key: str, path: Path) -> Any:
 
 def _string(value: Any, path: Path) -> str:
     if not isinstance(value, str) or not value:
-        raise PolicyError(f"expected a non-empty string, got {value!r}", path)
+        raise PolicyError(f"expected a non-empty string, got {excerpt(value, SHOWN)}", path)
+    if len(value) > MAX_NAME_CHARS:
+        raise PolicyError(f"{len(value)} characters, more than {MAX_NAME_CHARS}", path)
     return value
 
 
@@ -132,7 +144,9 @@ def parse_interval(text: Any, path: Path) -> tuple[int, int]:
     """``"09:00-12:00"`` -> minutes of the day ``(540, 720)``; 24:00 only as an end."""
     match = _INTERVAL.match(text) if isinstance(text, str) else None
     if match is None:
-        raise PolicyError(f"expected an interval such as '09:00-18:00', got {text!r}", path)
+        raise PolicyError(
+            f"expected an interval such as '09:00-18:00', got {excerpt(text, SHOWN)}", path
+        )
     h1, m1, h2, m2 = match.groups()
     if int(m1) > 59 or int(m2) > 59 or int(h1) > 23 or int(h2) > 24:
         raise PolicyError(f"no such time of day in {text!r}", path)
@@ -154,7 +168,7 @@ def _holiday(value: Any, path: Path) -> date:
             return date.fromisoformat(value)
         except ValueError:
             pass
-    raise PolicyError(f"expected a date YYYY-MM-DD, got {value!r}", path)
+    raise PolicyError(f"expected a date YYYY-MM-DD, got {excerpt(value, SHOWN)}", path)
 
 
 def _calendar(name: str, doc: Any, path: Path) -> WeeklyCalendar:
@@ -181,23 +195,28 @@ def _calendar(name: str, doc: Any, path: Path) -> WeeklyCalendar:
 
 
 def _warn_at(value: Any, path: Path) -> Fraction:
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise PolicyError(f"expected a number between 0 and 1, got {value!r}", path)
-    try:
-        warn = Fraction(str(value))
-    except ValueError:
-        raise PolicyError(f"expected a number between 0 and 1, got {value!r}", path) from None
+    """A plain decimal in (0, 1): ``0.75``. Text is parsed only when it looks like one,
+    so an absurd literal (``1e-99999999``) is refused at once, not expanded exactly."""
+    plain = isinstance(value, float) and math.isfinite(value)
+    plain = plain or (isinstance(value, str) and _DECIMAL.match(value) is not None)
+    if not plain and not (isinstance(value, int) and not isinstance(value, bool)):
+        raise PolicyError(
+            f"expected a number between 0 and 1 such as 0.75, got {excerpt(value, SHOWN)}", path
+        )
+    warn = Fraction(str(value)) if plain else Fraction(value)
     if not 0 < warn < 1:
-        raise PolicyError(f"must be between 0 and 1 (exclusive), got {value!r}", path)
+        raise PolicyError(f"must be between 0 and 1 (exclusive), got {excerpt(value, SHOWN)}",
+                          path)  # fmt: skip
     return warn
 
 
 def _pause(value: Any, path: Path) -> frozenset[str]:
     if not isinstance(value, list):
-        raise PolicyError(f"expected a list of SLA names, got {value!r}", path)
+        raise PolicyError(f"expected a list of SLA names, got {excerpt(value, SHOWN)}", path)
     for i, item in enumerate(value):
         if item not in SLAS:
-            raise PolicyError(f"unknown SLA {item!r} (expected one of: {', '.join(SLAS)})",
+            raise PolicyError(f"unknown SLA {excerpt(item, SHOWN)} (expected one of: "
+                              f"{', '.join(SLAS)})",
                               (*path, str(i)))  # fmt: skip
     return frozenset(value)
 
@@ -206,7 +225,7 @@ def _priority(doc: Any, path: Path, calendars: Mapping[str, Calendar]) -> Priori
     doc = _mapping(doc, path, {"calendar", *SLAS})
     calendar_name = _string(doc.get("calendar", ALWAYS_OPEN.name), (*path, "calendar"))
     if calendar_name not in calendars:
-        known = ", ".join(sorted(calendars))
+        known = clip(", ".join(sorted(calendars)), SHOWN)
         raise PolicyError(f"unknown calendar {calendar_name!r} (defined: {known})",
                           (*path, "calendar"))  # fmt: skip
     targets = []
@@ -216,16 +235,36 @@ def _priority(doc: Any, path: Path, calendars: Mapping[str, Calendar]) -> Priori
             targets.append(parse_duration(value))
         except ValueError as exc:
             raise PolicyError(str(exc), (*path, sla)) from None
+    _check_reach(calendars[calendar_name], targets, path)
     return PriorityPolicy(calendars[calendar_name], (targets[0], targets[1], targets[2]))
+
+
+def _check_reach(calendar: Calendar, targets: list[int], path: Path) -> None:
+    """Refuse a target that ``calendar`` could take more than REACH_YEARS years to give."""
+    if not isinstance(calendar, WeeklyCalendar):
+        return  # 24x7: a target is at most 400 days of wall time
+    day_open = [sum(end - start for start, end in day) * 60 * NS_PER_S for day in calendar.week]
+    weekly = sum(day_open)
+    capacity = CHECKED_WEEKS * weekly - sum(day_open[d.weekday()] for d in calendar.holidays)
+    for sla, target in zip(SLAS, targets, strict=True):
+        if target > capacity:
+            most = format_duration(capacity) if capacity > 0 else "nothing"
+            raise PolicyError(
+                f"{format_duration(target)} of calendar {calendar.name!r} could take more than "
+                f"{REACH_YEARS} years of wall time: it is open {format_duration(weekly)} a week, "
+                f"so a target on it can be at most {most}",
+                (*path, sla),
+            )
 
 
 def policy_from_dict(document: Any) -> SlaPolicy:
     """Validate a policy document and build the :class:`SlaPolicy`."""
     doc = _mapping(document, (), {"apiVersion", "kind", "metadata", "spec"})
     if _required(doc, "apiVersion", ()) != API_VERSION:
-        raise PolicyError(f"expected {API_VERSION!r}, got {doc['apiVersion']!r}", ("apiVersion",))
+        raise PolicyError(f"expected {API_VERSION!r}, got {excerpt(doc['apiVersion'], SHOWN)}",
+                          ("apiVersion",))  # fmt: skip
     if _required(doc, "kind", ()) != KIND:
-        raise PolicyError(f"expected {KIND!r}, got {doc['kind']!r}", ("kind",))
+        raise PolicyError(f"expected {KIND!r}, got {excerpt(doc['kind'], SHOWN)}", ("kind",))
     metadata = _mapping(_required(doc, "metadata", ()), ("metadata",),
                         {"name", "description", "labels"})  # fmt: skip
     name = _string(_required(metadata, "name", ("metadata",)), ("metadata", "name"))
@@ -236,6 +275,8 @@ def policy_from_dict(document: Any) -> SlaPolicy:
         path = ("spec", "calendars", cal_name)
         if cal_name == ALWAYS_OPEN.name:
             raise PolicyError("'24x7' is built in and cannot be redefined", path)
+        if len(cal_name) > MAX_NAME_CHARS:
+            raise PolicyError(f"a calendar name has at most {MAX_NAME_CHARS} characters", path)
         calendars[cal_name] = _calendar(cal_name, cal_doc, path)
     priorities_doc = _mapping(_required(spec, "priorities", ("spec",)), ("spec", "priorities"),
                               PRIORITIES)  # fmt: skip

@@ -2,7 +2,8 @@
 
 The core keeps time as ``int`` nanoseconds: exact, cheap to compare and to store.
 Parsing is strict on purpose: an explicit offset is required, a space instead of
-``T`` and leap seconds are rejected (see docs/contract.md).
+``T`` and leap seconds are rejected, digits are ASCII, a fraction has at most nine
+digits, and the instant must lie in the supported range (see docs/contract.md).
 """
 
 from __future__ import annotations
@@ -10,12 +11,17 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
+from slamon.core.text import excerpt
+
 NS_PER_S = 1_000_000_000
 NS_PER_MS = 1_000_000
 
+# [0-9], not \d: int() and \d also accept other scripts' digits (Arabic-Indic...).
 _RFC3339 = re.compile(
-    r"(\d{4})-(\d\d)-(\d\d)[Tt](\d\d):(\d\d):(\d\d)(?:\.(\d+))?(?:([Zz])|([+-])(\d\d):(\d\d))\Z"
+    r"([0-9]{4})-([0-9]{2})-([0-9]{2})[Tt]([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]{1,9}))?"
+    r"(?:([Zz])|([+-])([0-9]{2}):([0-9]{2}))\Z"
 )
+_LONG_FRACTION = re.compile(r"[0-9]:[0-9]{2}\.[0-9]{10}")
 _DAYS_IN_MONTH = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 # Event logs repeat the same few dates; caching the date part keeps parsing cheap.
 _DAY_CACHE: dict[str, int] = {}
@@ -29,6 +35,14 @@ def _days_from_civil(year: int, month: int, day: int) -> int:
     doy = (153 * (month + (-3 if month > 2 else 9)) + 2) // 5 + day - 1
     doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
     return era * 146097 + doe - 719468
+
+
+# The supported range of input instants: [MIN_TIME_NS, MAX_TIME_NS). Integer ns in
+# 64 bits end in 2262; deadlines (at most 50 years of wall time past an event, see
+# core/policy.py) must stay below that, and 2200 + 50 years does.
+MIN_TIME_NS = 0  # 1970-01-01T00:00:00Z
+MAX_TIME_NS = _days_from_civil(2200, 1, 1) * 86400 * NS_PER_S  # 2200-01-01T00:00:00Z
+SUPPORTED_RANGE = "1970-01-01T00:00:00Z..2200-01-01T00:00:00Z"
 
 
 def _is_leap(year: int) -> bool:
@@ -54,11 +68,14 @@ def _epoch_day(text: str) -> int:
 def parse_rfc3339(text: str) -> int:
     """Parse an RFC 3339 timestamp with an explicit offset into UTC nanoseconds.
 
-    Fractions beyond nanoseconds are truncated. Raises ``ValueError`` with the reason.
+    The instant must lie in ``[MIN_TIME_NS, MAX_TIME_NS)``. Raises ``ValueError`` with
+    the reason, which quotes at most a short excerpt of ``text``.
     """
     match = _RFC3339.match(text)
     if match is None:
-        raise ValueError(f"not an RFC 3339 timestamp with offset: {text!r}")
+        if _LONG_FRACTION.search(text[:64]):
+            raise ValueError(f"more than 9 fractional digits (nanoseconds) in {excerpt(text)}")
+        raise ValueError(f"not an RFC 3339 timestamp with offset: {excerpt(text)}")
     _, _, _, hh, mm, ss, frac, zulu, sign, oh, om = match.groups()
     hour, minute, second = int(hh), int(mm), int(ss)
     if hour > 23 or minute > 59:
@@ -72,8 +89,10 @@ def parse_rfc3339(text: str) -> int:
             raise ValueError(f"offset out of range in {text!r}")
         offset = off_h * 3600 + off_m * 60
         seconds -= offset if sign == "+" else -offset
-    nanos = int(frac[:9].ljust(9, "0")) if frac else 0
-    return seconds * NS_PER_S + nanos
+    ns = seconds * NS_PER_S + (int(frac.ljust(9, "0")) if frac else 0)
+    if not MIN_TIME_NS <= ns < MAX_TIME_NS:
+        raise ValueError(f"{text} is outside the supported range {SUPPORTED_RANGE}")
+    return ns
 
 
 def format_rfc3339(ns: int) -> str:
