@@ -10,7 +10,7 @@ import pytest
 
 from slamon.adapters.cloudevents import decode_record, encode_alert, encode_outcome
 from slamon.core.decisions import Alert, Outcome, alert_id
-from slamon.core.events import Event, InvalidEvent
+from slamon.core.events import MAX_RECORD_BYTES, Event, InvalidEvent
 from slamon.core.timefmt import NS_PER_S, parse_rfc3339
 
 T0 = parse_rfc3339("2026-11-23T08:00:00Z")
@@ -185,3 +185,77 @@ def test_encode_outcome_includes_recorded_at() -> None:
         "deadline": None,
         "recorded_at": "2026-11-23T08:05:00.000Z",
     }
+
+
+def test_non_utf8_keys_are_invalid_not_replaced() -> None:
+    """b'\\xff' and b'\\xfe' used to both decode to U+FFFD and collide: now both are refused."""
+    value = orjson.dumps(created(subject="\ufffd"))
+    for key in (b"\xff", b"\xfe", b"T\xc3"):
+        with pytest.raises(InvalidEvent) as info:
+            decode_record(key, value, [], 0)
+        assert info.value.reason.startswith("record key is not valid UTF-8 (byte ")
+
+
+def test_a_long_mismatched_key_is_quoted_as_an_excerpt() -> None:
+    """The mismatch reason quotes at most 40 characters of the key."""
+    with pytest.raises(InvalidEvent) as info:
+        decode_record(b"K" * 100_000, orjson.dumps(created()), [], 0)
+    assert len(info.value.reason) < 120
+    assert info.value.reason.endswith("must be the ticket id 'T1'")
+
+
+@pytest.mark.parametrize(
+    ("headers", "reason"),
+    [
+        ([*BINARY_HEADERS, ("ce_id", b"e-2")], "header ce_id appears more than once"),
+        ([*BINARY_HEADERS, ("CE_Subject", b"T1")], "header CE_Subject appears more than once"),
+        ([*BINARY_HEADERS, ("ce_region", None)], "header ce_region has no value"),
+        ([h for h in BINARY_HEADERS if h[0] != "ce_id"], "id must be a non-empty string"),
+        ([h for h in BINARY_HEADERS if h[0] != "ce_time"], "time must be a non-empty string"),
+        ([(n, b"\xc3" if n == "ce_subject" else v) for n, v in BINARY_HEADERS],
+         "header ce_subject is not UTF-8"),
+        ([(n, b"T\x001" if n == "ce_subject" else v) for n, v in BINARY_HEADERS],
+         "subject contains a control character"),
+        ([(n, b"0001-11-23T08:00:00Z" if n == "ce_time" else v) for n, v in BINARY_HEADERS],
+         ("time: 0001-11-23T08:00:00Z is outside the supported range "
+          "1970-01-01T00:00:00Z..2200-01-01T00:00:00Z")),
+        ([("ce_" + "x" * 1000, b"1"), *BINARY_HEADERS, ("ce_" + "x" * 1000, b"2")],
+         f"header ce_{'x' * 34}... appears more than once"),
+    ],
+)  # fmt: skip
+def test_broken_binary_headers_are_invalid(
+    headers: list[tuple[str, bytes | None]], reason: str
+) -> None:
+    """Duplicated (case-insensitively), valueless, non-UTF-8 or missing ce_* headers."""
+    value = orjson.dumps({"priority": "P1", "service": "onsite"})
+    with pytest.raises(InvalidEvent) as info:
+        decode_record(b"T1", value, headers, 0)
+    assert info.value.reason == reason
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "headers", "size"),
+    [
+        (b"T1", b" " * (MAX_RECORD_BYTES - 1), [], MAX_RECORD_BYTES + 1),
+        (b"T1", None, [*BINARY_HEADERS, ("ce_blob", b"x" * MAX_RECORD_BYTES)], None),
+        (b"T" * (MAX_RECORD_BYTES + 1), b"{}", [], MAX_RECORD_BYTES + 3),
+    ],
+)
+def test_records_over_the_size_limit_are_invalid_before_parsing(
+    key: bytes, value: bytes | None, headers: list[tuple[str, bytes | None]], size: int | None
+) -> None:
+    """Key + value + headers over 256 KiB: 'record of N bytes exceeds the 262144-byte limit'."""
+    with pytest.raises(InvalidEvent) as info:
+        decode_record(key, value, headers, 0)
+    assert info.value.reason.endswith("bytes exceeds the 262144-byte limit")
+    if size is not None:
+        assert info.value.reason == f"record of {size} bytes exceeds the 262144-byte limit"
+
+
+def test_binary_data_with_nan_says_so() -> None:
+    """NaN in a binary-mode value: the reason names NaN, not just 'unexpected character'."""
+    with pytest.raises(InvalidEvent) as info:
+        decode_record(b"T1", b'{"priority": NaN}', BINARY_HEADERS, 0)
+    assert info.value.reason == (
+        "data is not valid JSON: NaN and Infinity are not JSON numbers (at character 13)"
+    )

@@ -3,6 +3,10 @@
 Structured mode: the record value is the whole event as JSON. Binary mode (the
 CloudEvents Kafka protocol binding): attributes travel as ``ce_*`` headers and
 the value is ``data``. Both end in the same validation (``parse_event``).
+
+A record over ``MAX_RECORD_BYTES`` (key + value + headers) is invalid before any
+parsing; the key must be valid UTF-8 (never replaced with U+FFFD, which would make
+distinct keys collide); a ``ce_*`` header must be UTF-8, have a value and appear once.
 """
 
 from __future__ import annotations
@@ -12,9 +16,10 @@ from typing import Any
 
 import orjson
 
-from slamon.adapters.jsonl import decode_line
+from slamon.adapters.jsonl import decode_line, json_error
 from slamon.core.decisions import Alert, Outcome
-from slamon.core.events import Event, InvalidEvent, parse_event
+from slamon.core.events import MAX_RECORD_BYTES, Event, InvalidEvent, parse_event, too_large
+from slamon.core.text import clip, excerpt
 from slamon.core.timefmt import format_rfc3339
 
 Headers = Iterable[tuple[str, bytes | None]]
@@ -22,16 +27,27 @@ CE_PREFIX = "ce_"
 ALERT_SOURCE = "/slamon"
 
 
-def _attributes(headers: Headers) -> dict[str, Any]:
+def _attributes(headers: list[tuple[str, bytes | None]]) -> dict[str, Any]:
     attrs: dict[str, Any] = {}
     for name, raw in headers:
         lowered = name.lower()
-        if lowered.startswith(CE_PREFIX) and raw is not None:
-            try:
-                attrs[lowered[len(CE_PREFIX) :]] = raw.decode("utf-8")
-            except UnicodeDecodeError:
-                raise InvalidEvent(f"header {name} is not UTF-8") from None
+        if not lowered.startswith(CE_PREFIX):
+            continue
+        attr = lowered[len(CE_PREFIX) :]
+        if attr in attrs:
+            raise InvalidEvent(f"header {clip(name, 40)} appears more than once")
+        if raw is None:
+            raise InvalidEvent(f"header {clip(name, 40)} has no value")
+        try:
+            attrs[attr] = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise InvalidEvent(f"header {clip(name, 40)} is not UTF-8") from None
     return attrs
+
+
+def _size(key: bytes | None, value: bytes | None, headers: list[tuple[str, bytes | None]]) -> int:
+    size = len(key or b"") + len(value or b"")
+    return size + sum(len(name) + len(raw or b"") for name, raw in headers)
 
 
 def decode_record(key: bytes | None, value: bytes | None, headers: Headers, seq: int) -> Event:
@@ -41,6 +57,9 @@ def decode_record(key: bytes | None, value: bytes | None, headers: Headers, seq:
     or its SLA state would be split between workers.
     """
     headers = list(headers)
+    size = _size(key, value, headers)
+    if size > MAX_RECORD_BYTES:
+        raise too_large(size)
     attrs = _attributes(headers)
     if "specversion" in attrs:  # binary mode: value is data
         obj: dict[str, Any] = dict(attrs)
@@ -48,15 +67,20 @@ def decode_record(key: bytes | None, value: bytes | None, headers: Headers, seq:
             try:
                 obj["data"] = orjson.loads(value)
             except orjson.JSONDecodeError as exc:
-                raise InvalidEvent(f"data is not valid JSON: {exc}") from None
+                raise InvalidEvent(json_error(value, exc, "data is not valid JSON")) from None
         event = parse_event(obj, seq)
     elif value is None:
         raise InvalidEvent("empty record (no value, no ce_specversion header)")
     else:  # structured mode: the value is a JSON line like replay's
         event = decode_line(value, seq)
-    ticket = key.decode("utf-8", "replace") if key is not None else None
+    try:
+        ticket = key.decode("utf-8") if key is not None else None
+    except UnicodeDecodeError as exc:
+        raise InvalidEvent(f"record key is not valid UTF-8 (byte {exc.start})") from None
     if ticket != event.ticket_id:
-        raise InvalidEvent(f"record key {ticket!r} must be the ticket id {event.ticket_id!r}")
+        raise InvalidEvent(
+            f"record key {excerpt(ticket)} must be the ticket id {excerpt(event.ticket_id)}"
+        )
     return event
 
 
