@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import date
 from fractions import Fraction
 from importlib.resources import as_file, files
@@ -9,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from slamon.adapters.policy_yaml import load_policy, loads_policy
+from slamon.adapters.policy_yaml import MAX_POLICY_BYTES, load_policy, loads_policy
 from slamon.core.calendars import ALWAYS_OPEN, WeeklyCalendar
 from slamon.core.policy import PolicyError
 from slamon.core.timefmt import parse_rfc3339
@@ -300,3 +301,201 @@ def test_aliased_priority_is_shared_and_errors_still_have_a_line() -> None:
         loads_policy(text.replace("resolution: 4h", "resolution: 4x"))
     # P1 is indexed first, so its error is at line 6 with P1's path
     assert (caught.value.path, caught.value.line) == (("spec", "priorities", "P1", "resolution"), 6)
+
+
+# -- hostile policy files ----------------------------------------------------------------
+BOMB = "".join(
+    f"  {name}: &{name} [{', '.join([f'*{prev}' if prev else 'lol'] * 9)}]\n"
+    for prev, name in zip(["", *"abcdefgh"], "abcdefghi", strict=True)
+)  # 9 levels x 9 aliases: 9**9 = 387 million strings once expanded, in under 1 KB
+
+
+def with_bomb(old: str, new: str) -> str:
+    """VALID with the bomb under metadata.labels (line 4 on) and one field set to *i."""
+    text = edited("metadata: {name: lines}\n", "metadata:\n  labels:\n"
+                  + BOMB.replace("  ", "    ") + "  name: lines\n")  # fmt: skip
+    return text.replace(old, new)
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ("pause: [resolution]", "pause: *i"),
+        ("  name: lines", "  name: *i"),
+        ("warn_at: 0.5", "warn_at: *i"),
+        ("resolution: 1d", "resolution: *i"),
+    ],
+)
+def test_an_alias_bomb_is_refused_quickly(old: str, new: str) -> None:
+    """A sub-kilobyte alias bomb referenced from spec.pause or metadata.name used to hang
+    and grow to 2 GB rendering its error; now it is refused before it is built."""
+    text = with_bomb(old, new)
+    assert len(text.encode()) < 1600
+    start = time.perf_counter()
+    with pytest.raises(PolicyError) as caught:
+        loads_policy(text, source="bomb.yaml")
+    assert time.perf_counter() - start < 1
+    assert str(caught.value) == (
+        "bomb.yaml:1: the document has more than 10000 values (aliases expanded)"
+    )
+
+
+def test_aliases_that_stay_small_are_fine() -> None:
+    """Anchors, aliases and merge keys may reuse a block: P4 merges P3's targets."""
+    text = edited("    P3:\n", "    P3: &p3\n").replace(
+        "    P4: {calendar: office, first_response: 2h, onsite_arrival: 8h, resolution: 2d}",
+        "    P4: {<<: *p3, resolution: 2d}",
+    )
+    policy = loads_policy(text)
+    assert policy.target_ns("P4", "first_response") == H
+    assert policy.target_ns("P4", "resolution") == 48 * H
+    assert policy.calendar("P4").name == "office"
+
+
+@pytest.mark.parametrize(
+    ("new", "line", "tag"),
+    [
+        ("warn_at: !!python/object/apply:os.system [echo hi]", 21,
+         "'!!python/object/apply:os.system'"),
+        ("warn_at: !!python/name:os.system", 21, "'!!python/name:os.system'"),
+        ("warn_at: !!binary aGVsbG8=", 21, "'!!binary'"),
+        ("warn_at: !!timestamp 2026-10-01", 21, "'!!timestamp'"),
+        ("warn_at: !!set {a: null}", 21, "'!!set'"),
+        ("warn_at: !custom 1", 21, "'!custom'"),
+    ],
+)  # fmt: skip
+def test_tags_other_than_plain_yaml_are_errors(new: str, line: int, tag: str) -> None:
+    """!!python/*, !!binary, !!timestamp, custom tags: a clear error at their line."""
+    with pytest.raises(PolicyError) as caught:
+        loads_policy(edited("warn_at: 0.5", new), source="t.yaml")
+    assert str(caught.value) == (
+        f"t.yaml:{line}: YAML tag {tag} is not allowed in a policy (only text, numbers, "
+        "booleans, null, lists and mappings)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("new", "message"),
+    [
+        ("warn_at: !!int 12abc", "'12abc' is not a plain int"),
+        ("warn_at: !!float 1e99999", "'1e99999' is not a plain float"),
+        ("warn_at: !!int " + "9" * 5000, "is not a plain int"),  # int() would raise
+        ("warn_at: !!bool maybe", "'maybe' is not a plain bool"),
+    ],
+)
+def test_explicit_number_tags_need_plain_values(new: str, message: str) -> None:
+    """An explicit !!int/!!float/!!bool on a value it cannot take: an error, no traceback."""
+    with pytest.raises(PolicyError) as caught:
+        loads_policy(edited("warn_at: 0.5", new), source="t.yaml")
+    assert caught.value.line == 21
+    assert message in caught.value.message
+    assert len(str(caught.value)) < 120
+
+
+@pytest.mark.parametrize(
+    ("value", "fragment"),
+    [
+        ("1e-99999999", "got '1e-99999999'"),  # Fraction('1e-99999999') took > 30 s
+        ("1.0e-99999999", "got '1.0e-99999999'"),  # a 4+ digit exponent: not a number
+        ("1.0e+99999999", "got '1.0e+99999999'"),
+        ("1.0e-999", "between 0 and 1 (exclusive), got 0.0"),  # a YAML float: 0.0
+        ("9" * 100_000, "such as 0.75, got '" + "9" * 60),  # too long for a number: text
+        ("-0.5", "between 0 and 1 (exclusive), got -0.5"),
+        (".nan", "got '.nan'"),
+        ("[0.5]", "got [0.5]"),
+    ],
+)
+def test_warn_at_absurd_literals_are_refused_fast(value: str, fragment: str) -> None:
+    """warn_at is a plain decimal in (0, 1); any literal is judged in well under a second."""
+    start = time.perf_counter()
+    with pytest.raises(PolicyError) as caught:
+        loads_policy(edited("warn_at: 0.5", f"warn_at: {value}"), source="w.yaml")
+    assert time.perf_counter() - start < 1
+    assert (caught.value.path, caught.value.line) == (("spec", "warn_at"), 21)
+    assert fragment in caught.value.message
+    assert len(str(caught.value)) < 200
+
+
+@pytest.mark.parametrize("value", ["0.75", '"0.75"', "7.5e-1", ".75", "'.75'"])
+def test_warn_at_plain_decimals(value: str) -> None:
+    """A YAML float or a quoted plain decimal."""
+    assert loads_policy(edited("warn_at: 0.5", f"warn_at: {value}")).warn_at == Fraction(3, 4)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "path", "fragment"),
+    [
+        ("resolution: 1d", "resolution: 99999999d", ("spec", "priorities", "P3", "resolution"),
+         "a duration must be at most 400d, got '99999999d'"),
+        ("resolution: 1d", "resolution: -1d", ("spec", "priorities", "P3", "resolution"),
+         "expected a duration"),
+        ("resolution: 1d", "resolution: [1d]", ("spec", "priorities", "P3", "resolution"),
+         "got ['1d']"),
+        ("resolution: 1d", "resolution: 1e9999", ("spec", "priorities", "P3", "resolution"),
+         "got '1e9999'"),
+        ("resolution: 1d", "resolution: 399d", ("spec", "priorities", "P3", "resolution"),
+         None),  # fine on a 16-hour week
+        ('mon: ["09:00-12:00", "13:00-18:00"]', 'mon: ["09:00-09:01"]',
+         ("spec", "priorities", "P4", "resolution"), "could take more than 50 years"),
+        ("timezone: Asia/Shanghai", "timezone: " + "A" * 10_000,
+         ("spec", "calendars", "office", "timezone"), "10000 characters, more than 100"),
+        ("timezone: Asia/Shanghai", "timezone: ../../etc/passwd",
+         ("spec", "calendars", "office", "timezone"), "unknown time zone"),
+        ("timezone: Asia/Shanghai", "timezone: [UTC]",
+         ("spec", "calendars", "office", "timezone"), "expected a non-empty string"),
+        ("holidays: [2026-10-02]", "holidays: 2026-10-02",
+         ("spec", "calendars", "office", "holidays"), "expected a list of dates"),
+        ("holidays: [2026-10-02]", "holidays: [0000-01-01]",
+         ("spec", "calendars", "office", "holidays", "0"), "expected a date"),
+        ('mon: ["09:00-12:00", "13:00-18:00"]', "mon: 09:00-12:00",
+         ("spec", "calendars", "office", "weekly", "mon"), "expected a list of intervals"),
+        ("  warn_at: 0.5", "  warn_at: 0.5\n  " + "w" * 1000 + ": 1",
+         ("spec", "w" * 1000), "unknown key"),
+    ],
+)  # fmt: skip
+def test_wrong_types_huge_values_and_absurd_calendars_name_the_field(
+    old: str, new: str, path: tuple[str, ...], fragment: str | None
+) -> None:
+    """Each is 'file:line: field: message' of bounded length, never a hang or traceback."""
+    text = edited(old, new)
+    if new.startswith('mon: ["09:00-09:01"]'):
+        text = text.replace('        fri: ["09:00-12:00", "13:00-18:00"]\n', "")
+    if fragment is None:
+        assert loads_policy(text).target_ns(*path[2:]) == 399 * 24 * H
+        return
+    with pytest.raises(PolicyError) as caught:
+        loads_policy(text, source="p.yaml")
+    error = caught.value
+    assert error.path == path
+    assert fragment in error.message
+    assert str(error).startswith(f"p.yaml:{error.line}: ")
+    assert error.line is not None
+    assert len(str(error)) < 400
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["[" * 100_000, "a:\n" + "".join(" " * i + "b:\n" for i in range(1, 1000)), "- " * 100_000],
+)
+def test_deep_nesting_is_an_error_not_a_traceback(text: str) -> None:
+    """Nesting deeper than the parser's recursion: 'invalid YAML: nested too deeply'."""
+    with pytest.raises(PolicyError, match="nested too deeply"):
+        loads_policy(text)
+
+
+def test_non_text_keys_are_errors() -> None:
+    """A complex key (? [a, b]) is an error at its line, without rendering it."""
+    with pytest.raises(PolicyError) as caught:
+        loads_policy(edited("spec:\n", "spec:\n  ? [a, b]\n  : 1\n"), source="k.yaml")
+    assert str(caught.value) == "k.yaml:5: keys must be plain text"
+
+
+def test_a_policy_file_over_1_mib_is_refused_unread(tmp_path: Path) -> None:
+    """The file is read up to 1 MiB + 1 byte: a larger one is refused before parsing."""
+    path = tmp_path / "big.yaml"
+    path.write_bytes(VALID.encode() + b"#" * MAX_POLICY_BYTES)
+    with pytest.raises(PolicyError) as caught:
+        load_policy(path)
+    assert str(caught.value) == f"{path}: the policy is over 1048576 bytes"
+    with pytest.raises(PolicyError, match="over 1048576 bytes"):
+        loads_policy(VALID + "#" * MAX_POLICY_BYTES)
