@@ -180,3 +180,11 @@ def test_invalid_event_reasons_are_capped_whatever_the_caller_builds() -> None:
     assert len(InvalidEvent("x" * 10_000).reason) == MAX_REASON_CHARS
     assert InvalidEvent("x" * 10_000).reason.endswith("...")
     assert str(InvalidEvent("short")) == "short"
+
+
+@pytest.mark.parametrize(
+    "subject", ["T\u00a01", "T-\u2028", "T-\U0001f600", "T-\u00e9", "T \u4e2d"]
+)
+def test_non_printable_but_not_control_characters_are_fine(subject: str) -> None:
+    """Only C0, DEL and C1 controls are refused in ids: a no-break space or an emoji is not."""
+    assert parse_event(envelope(subject=subject), 1).ticket_id == subject

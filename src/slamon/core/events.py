@@ -136,15 +136,22 @@ def _priority(data: dict[str, Any]) -> str:
     return shared(value)
 
 
-def _envelope_error(key: str, value: Any, limit: int) -> InvalidEvent:
-    if not isinstance(value, str) or not value:
-        return InvalidEvent(f"{key} must be a non-empty string")
-    return InvalidEvent(f"{key} is {len(value)} characters, more than {limit}")
+def _envelope_error(obj: dict[str, Any]) -> InvalidEvent | None:
+    """The first envelope attribute that is not a string of 1..limit characters, if any."""
+    for key, limit in _ENVELOPE:
+        value = obj.get(key)
+        if not isinstance(value, str) or not value:
+            return InvalidEvent(f"{key} must be a non-empty string")
+        if len(value) > limit:
+            return InvalidEvent(f"{key} is {len(value)} characters, more than {limit}")
+    return None
 
 
-def _control_error(obj: dict[str, Any]) -> InvalidEvent:
-    key = next(k for k in ("id", "subject", "source") if _CONTROL.search(obj[k]))
-    return InvalidEvent(f"{key} contains a control character")
+def _control_error(obj: dict[str, Any]) -> InvalidEvent | None:
+    for key in ("id", "subject", "source"):
+        if _CONTROL.search(obj[key]):
+            return InvalidEvent(f"{key} contains a control character")
+    return None  # not printable (e.g. U+00A0), yet no control character
 
 
 def parse_event(obj: Any, seq: int) -> Event:
@@ -153,18 +160,24 @@ def parse_event(obj: Any, seq: int) -> Event:
         raise InvalidEvent("event must be a JSON object")
     if obj.get("specversion") != "1.0":
         raise InvalidEvent(f"specversion must be '1.0', got {excerpt(obj.get('specversion'))}")
-    for key, limit in _ENVELOPE:
-        value = obj.get(key)
-        if not isinstance(value, str) or not value or len(value) > limit:
-            raise _envelope_error(key, value, limit)
-    search = _CONTROL.search
-    if search(obj["id"]) or search(obj["subject"]) or search(obj["source"]):
-        raise _control_error(obj)
-    etype: str = obj["type"]
+    get = obj.get
+    ident, source, etype, subject, when = (
+        get("id"), get("source"), get("type"), get("subject"), get("time")
+    )  # fmt: skip
+    # the hot path: one chained test; the slow path says which attribute and why
+    if not (
+        type(ident) is type(source) is type(etype) is type(subject) is type(when) is str
+        and 0 < len(ident) <= MAX_ID_CHARS and 0 < len(subject) <= MAX_ID_CHARS
+        and 0 < len(source) <= MAX_SOURCE_CHARS and 0 < len(etype) <= 64 and 0 < len(when) <= 64
+    ):  # fmt: skip
+        raise _envelope_error(obj) or InvalidEvent("invalid envelope")
+    ids = ident + subject + source
+    if not ids.isprintable() and (error := _control_error(obj)) is not None:
+        raise error  # isprintable() is True for any ASCII text without control characters
     if etype not in EVENT_TYPES:
         raise InvalidEvent(f"unknown event type {excerpt(etype)}")
     try:
-        time = parse_rfc3339(obj["time"])
+        time = parse_rfc3339(when)
     except ValueError as exc:
         raise InvalidEvent(f"time: {exc}") from None
     data = obj.get("data")
