@@ -21,8 +21,8 @@ from pathlib import Path
 
 import orjson
 
-from slamon.policies import load_policy_or_default
 from slamon.core.timefmt import parse_rfc3339
+from slamon.policies import load_policy_or_default
 from slamon.replay import replay
 from slamon.simulate import generate_log
 

@@ -331,3 +331,23 @@ def test_a_worker_that_cannot_start_says_why_without_a_traceback(
     assert result.output == (
         "Error: worker cannot start: topic x has 2 partitions but this app needs 4\n"
     )
+
+
+def test_replay_output_files_exist_even_when_empty(tmp_path: Path) -> None:
+    """--invalid on a clean log gives an empty file, not a missing one (scripts test for it)."""
+    log = tmp_path / "one.jsonl"
+    log.write_bytes(b"".join(line + b"\n" for line in _one_ticket()))
+    invalid, alerts = tmp_path / "invalid.jsonl", tmp_path / "alerts.jsonl"
+    result = CliRunner().invoke(
+        main, ["replay", str(log), "--invalid", str(invalid), "--alerts", str(alerts)]
+    )
+    assert result.exit_code == 0, result.output
+    assert invalid.read_bytes() == b""
+    assert alerts.exists()
+
+
+def _one_ticket() -> list[bytes]:
+    log = EventLog()
+    log.created("T-1", at(0))
+    log.add("ticket.responded", "T-1", at(1))
+    return log.lines()

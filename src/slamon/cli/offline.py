@@ -18,6 +18,8 @@ from slamon.summary import render_summary
 
 MAX_INVALID_SHOWN = 20
 
+OUTPUT_FILE = click.File("wb", lazy=False)  # created even when nothing is written to it
+
 
 def _parse_until(_ctx: click.Context, _param: click.Parameter, value: str | None) -> int | None:
     if value is None:
@@ -34,11 +36,19 @@ def _parse_until(_ctx: click.Context, _param: click.Parameter, value: str | None
 @click.option(
     "--until", callback=_parse_until, help="Evaluation time, RFC 3339 (default: last event)."
 )
-@click.option("--alerts", "alerts_path", type=click.File("wb"), help="Write alerts as JSONL.")
-@click.option("--outcomes", "outcomes_path", type=click.File("wb"), help="Write outcomes as JSONL.")
-@click.option("--report", "report_path", type=click.File("wb"), help="Write the report as JSON.")
+@click.option("--alerts", "alerts_path", type=OUTPUT_FILE, help="Write alerts as JSONL.")
 @click.option(
-    "--invalid", "invalid_path", type=click.File("wb"), help="Write invalid lines as JSONL."
+    "--outcomes",
+    "outcomes_path",
+    type=OUTPUT_FILE,
+    help="Write outcomes as JSONL.",
+)
+@click.option("--report", "report_path", type=OUTPUT_FILE, help="Write the report as JSON.")
+@click.option(
+    "--invalid",
+    "invalid_path",
+    type=OUTPUT_FILE,
+    help="Write invalid lines as JSONL.",
 )
 @click.option(
     "--progress/--no-progress", default=None, help="Show progress (default: on a terminal)."

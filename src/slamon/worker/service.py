@@ -24,6 +24,7 @@ from slamon.adapters.metrics import SlaMetrics
 from slamon.core.decisions import Alert, AlertType, Outcome
 from slamon.core.events import InvalidEvent
 from slamon.core.live import LiveEngine, Rejected, Snapshot
+from slamon.core.text import clip
 from slamon.core.timefmt import NS_PER_S, format_rfc3339
 
 log = structlog.get_logger("slamon.worker")
@@ -174,7 +175,7 @@ class SlaService:
 
     async def _dead_letter(self, record: Record, reason: str, result: str = "invalid") -> None:
         self.metrics.event(result)
-        reason = _excerpt(reason, MAX_REASON_CHARS)
+        reason = clip(reason, MAX_REASON_CHARS)
         log.warning(
             "invalid record", reason=reason, partition=record.partition, offset=record.offset
         )
@@ -339,8 +340,3 @@ def _headers(record: Record) -> list[tuple[str, bytes]]:
     if isinstance(headers, dict):
         return list(headers.items())
     return list(headers)
-
-
-def _excerpt(text: str, limit: int) -> str:
-    """``text`` cut to ``limit`` characters with a marker: logs and headers stay small."""
-    return text if len(text) <= limit else f"{text[: limit - 15]}... ({len(text)} chars)"
