@@ -136,7 +136,7 @@ def test_elapsed_never_exceeds_wall_time(log: list[Event], policy_name: str) -> 
     run = run_replay(to_lines(log), POLICIES[policy_name])
     until = run.result.until
     assert until is not None
-    created = {}
+    created: dict[str, int] = {}
     for e in sorted(log, key=lambda e: (e.time, e.seq)):
         if e.type == "ticket.created":
             created.setdefault(e.ticket_id, e.time)

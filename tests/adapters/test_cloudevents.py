@@ -9,7 +9,7 @@ import orjson
 import pytest
 
 from slamon.adapters.cloudevents import decode_record, encode_alert, encode_outcome
-from slamon.core.decisions import Alert, Outcome, alert_id
+from slamon.core.decisions import Alert, AlertType, Outcome, Status, alert_id
 from slamon.core.events import MAX_RECORD_BYTES, Event, InvalidEvent
 from slamon.core.timefmt import NS_PER_S, parse_rfc3339
 
@@ -132,7 +132,7 @@ def test_encode_alert_is_a_structured_cloudevent() -> None:
     """An alert becomes a CloudEvent: id, type, subject from the alert; time is its instant."""
     alert = Alert(
         id=alert_id("T1", "first_response", "sla.breached", 1),
-        type="sla.breached",
+        type=AlertType.BREACHED,
         ticket_id="T1",
         sla="first_response",
         priority="P1",
@@ -165,7 +165,7 @@ def test_encode_alert_is_a_structured_cloudevent() -> None:
 
 def test_encode_alert_without_deadline() -> None:
     """A retraction on a stopped clock has no deadline: data.deadline is null."""
-    alert = Alert("x", "sla.breach_retracted", "T1", "resolution", "P2", None, T0)
+    alert = Alert("x", AlertType.RETRACTED, "T1", "resolution", "P2", None, T0)
     data = orjson.loads(encode_alert(alert, T0))["data"]
     assert data["deadline"] is None
     assert data["detected_at"] == "2026-11-23T08:00:00.000Z"
@@ -173,7 +173,9 @@ def test_encode_alert_without_deadline() -> None:
 
 def test_encode_outcome_includes_recorded_at() -> None:
     """An outcome record carries its fields in seconds plus when it was recorded."""
-    outcome = Outcome("T1", "first_response", "P1", "met", 240_123_000_000, 10 * MIN, None, True)
+    outcome = Outcome(
+        "T1", "first_response", "P1", Status.MET, 240_123_000_000, 10 * MIN, None, True
+    )
     record = orjson.loads(encode_outcome(outcome, T0 + 5 * MIN))
     assert record == {
         "ticket_id": "T1",

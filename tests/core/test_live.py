@@ -15,7 +15,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from slamon.adapters.jsonl import decode_line
-from slamon.core.decisions import DUPLICATE, LATE, Alert, Outcome, Rejected, alert_id
+from slamon.core.decisions import (
+    DUPLICATE,
+    LATE,
+    Alert,
+    AlertType,
+    Outcome,
+    Rejected,
+    Status,
+    alert_id,
+)
 from slamon.core.engine import Engine
 from slamon.core.events import Event, parse_event
 from slamon.core.live import LiveEngine, Snapshot, SnapshotError
@@ -23,6 +32,7 @@ from slamon.core.timefmt import NS_PER_S, parse_rfc3339
 from slamon.testing import EventLog, at, small_policy
 
 FR, ON, RES = "first_response", "onsite_arrival", "resolution"
+AT_RISK, BREACHED, MET = AlertType.AT_RISK, AlertType.BREACHED, Status.MET
 MIN = 60 * NS_PER_S
 HOUR = 60 * MIN
 RETENTION = HOUR
@@ -85,7 +95,7 @@ def test_remote_ticket_reports_onsite_arrival_not_applicable_at_creation() -> No
     feed(engine, log)
     # onsite clock never runs: elapsed 0, target P1 1h, no deadline, not stopped
     assert engine.drain_outcomes() == [
-        (Outcome("T1", ON, "P1", "not_applicable", 0, HOUR, None, False), True)
+        (Outcome("T1", ON, "P1", Status.NOT_APPLICABLE, 0, HOUR, None, False), True)
     ]
 
 
@@ -101,7 +111,7 @@ def test_first_response_is_reported_once_as_met_with_exact_elapsed() -> None:
     records = engine.drain_outcomes()
     fr = [(o, newly) for o, newly in records if o.sla == FR]
     # 4 min 0.123 s = 240_123 ms; target 10m; stopped clock has no deadline
-    assert fr == [(Outcome("T1", FR, "P1", "met", 240_123_000_000, 10 * MIN, None, True), True)]
+    assert fr == [(Outcome("T1", FR, "P1", MET, 240_123_000_000, 10 * MIN, None, True), True)]
     assert [o.sla for o, _ in records] == [ON, FR]  # ON at creation, FR at response
     assert engine.drain_outcomes() == []  # drained: the log is empty now
 
@@ -135,8 +145,8 @@ def test_priority_change_re_reports_final_pairs_not_newly_final() -> None:
     later.add("ticket.priority_changed", "T1", at(20), {"priority": "P1"}, id="pc")
     alerts = feed(engine, later)
     assert engine.drain_outcomes() == [
-        (Outcome("T1", FR, "P1", "breached", 11 * MIN, 10 * MIN, None, True), False),
-        (Outcome("T1", ON, "P1", "not_applicable", 0, HOUR, None, False), False),
+        (Outcome("T1", FR, "P1", Status.BREACHED, 11 * MIN, 10 * MIN, None, True), False),
+        (Outcome("T1", ON, "P1", Status.NOT_APPLICABLE, 0, HOUR, None, False), False),
     ]
     # under P1 the stopped clock passed 7.5m (at risk) and 10m (breach) retroactively
     assert [(a.type, a.sla, a.at) for a in alerts] == [
@@ -161,7 +171,7 @@ def test_reopen_after_resolve_reports_resolution_open() -> None:
     feed(engine, later)
     # 1h used of 4h; running again from 90m: deadline 90m + 3h = 270m
     assert engine.drain_outcomes() == [
-        (Outcome("T1", RES, "P2", "open", HOUR, 4 * HOUR, ns(270), False), False)
+        (Outcome("T1", RES, "P2", Status.OPEN, HOUR, 4 * HOUR, ns(270), False), False)
     ]
 
 
@@ -316,9 +326,17 @@ def test_restore_emits_alerts_that_fell_due_while_down() -> None:
     # P1 first response 10m, warn 0.75 x 10m = 7.5m; the breach instant is the 10m mark
     # itself: elapsed exceeds the target just after it (Clock.exceed, 24x7 locate = reach)
     assert alerts == [
-        Alert(alert_id("T1", FR, "sla.at_risk", 1), "sla.at_risk", "T1", FR, "P1", ns(10), ns(7.5)),
         Alert(
-            alert_id("T1", FR, "sla.breached", 1), "sla.breached", "T1", FR, "P1", ns(10), ns(10)
+            alert_id("T1", FR, "sla.at_risk", 1), AlertType.AT_RISK, "T1", FR, "P1", ns(10), ns(7.5)
+        ),
+        Alert(
+            alert_id("T1", FR, "sla.breached", 1),
+            AlertType.BREACHED,
+            "T1",
+            FR,
+            "P1",
+            ns(10),
+            ns(10),
         ),
     ]
     never_down = live()

@@ -83,6 +83,7 @@ def test_has_due_before_is_strict() -> None:
     log = EventLog()
     log.created("T1", at(0), priority="P1")
     [(_, created)] = items(log)
+    assert isinstance(created, Event)
     engine.apply(created, ns(0))
     due = engine.next_due()
     assert due == ns(7.5) - 1
