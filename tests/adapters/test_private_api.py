@@ -10,7 +10,7 @@ from typing import Any, cast
 
 import faust
 import pytest
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from faust.events import Event
 from faust.exceptions import NotReady
 from faust.types import TP
@@ -19,6 +19,7 @@ from faust.types.tuples import Message
 from slamon.adapters.kafka import refresh_metadata
 from slamon.adapters.private_api import (
     aiokafka_producer,
+    broker_answers,
     current_partition,
     set_current_event,
     set_persisted_offset,
@@ -94,3 +95,21 @@ def test_the_signal_hook_a_bounded_stop_relies_on_is_still_there() -> None:
     hook = mode.Worker._schedule_shutdown
     assert list(inspect.signature(hook).parameters) == ["self", "signal"]
     assert "spinner" in faust.Worker.__annotations__
+
+
+@pytest.mark.asyncio
+async def test_the_broker_probe_says_no_for_a_producer_that_never_started(tmp_path: Path) -> None:
+    """Before start (NotReady) or without a broker, the probe answers False, never raises."""
+    assert await broker_answers(_app(tmp_path), timeout_s=0.1) is False
+
+
+@pytest.mark.asyncio
+async def test_the_probe_reaches_the_aiokafka_client_metadata_refresh() -> None:
+    """It awaits ``AIOKafkaProducer.client.force_metadata_update()``: a future of a bool."""
+    producer = AIOKafkaProducer(bootstrap_servers="127.0.0.1:1")
+    try:
+        waiter = producer.client.force_metadata_update()
+        assert isinstance(waiter, asyncio.Future)
+        waiter.cancel()
+    finally:
+        await producer.stop()

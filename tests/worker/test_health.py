@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import structlog.testing
 from prometheus_client import CollectorRegistry
 
 from slamon.adapters.outbox import OutboxStats
@@ -28,7 +29,8 @@ def test_a_recovered_worker_with_flowing_outputs_is_ready() -> None:
     health, _ = _health()
     assert health.status() == (True, {"ready": True, "recovered": True,
                                       "agent_crashes_last_minute": 0,
-                                      "outputs_stalled_seconds": 0.0})  # fmt: skip
+                                      "outputs_stalled_seconds": 0.0,
+                                      "broker_silent_seconds": 0.0})  # fmt: skip
 
 
 def test_not_ready_until_the_table_is_recovered() -> None:
@@ -83,3 +85,23 @@ def test_health_metrics_count_crashes_retries_drops_and_the_stall() -> None:
     assert value("slamon_produce_retries_total") == 4
     assert value("slamon_output_records_dropped_total", {"topic": "dlq"}) == 2
     assert value("slamon_outputs_stalled_seconds") == 3
+
+
+def test_a_broker_that_stops_answering_makes_it_unready_after_a_while() -> None:
+    """The metadata probe fails: logged once at error, unready after 10 s, then back."""
+    health, clock = _health()
+    with structlog.testing.capture_logs() as logs:
+        health.broker_answered(False)
+        clock.now += STALL_NOT_READY_S - 1
+        health.broker_answered(False)
+        assert health.status()[0] is True
+        clock.now += 2
+        ready, detail = health.status()
+        assert (ready, detail["broker_silent_seconds"]) == (False, STALL_NOT_READY_S + 1)
+        registry = CollectorRegistry()
+        registry.register(HealthCollector(health))
+        assert registry.get_sample_value("slamon_broker_silent_seconds") == STALL_NOT_READY_S + 1
+        health.broker_answered(True)
+    assert health.status()[0] is True
+    assert [(e["event"], e["log_level"]) for e in logs] == [
+        ("broker does not answer", "error"), ("broker answers again", "info")]  # fmt: skip

@@ -8,6 +8,7 @@ tests/adapters/test_private_api.py fails loudly if an upgrade moves one of them.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import weakref
 from collections.abc import Callable
@@ -82,3 +83,17 @@ def worker_with_bounded_stop(
     worker = BoundedStopWorker(app, **options)
     worker.spinner = None  # a terminal spinner writes escape codes into the JSON log
     return worker
+
+
+async def broker_answers(app: faust.App, timeout_s: float) -> bool:
+    """Whether the cluster answers a metadata request within ``timeout_s``.
+
+    Through the producer's aiokafka client (``client.force_metadata_update``, True once
+    fresh metadata arrived): a hung or unreachable broker says False even when no
+    output is pending, so health shows it before an alert is late.
+    """
+    try:
+        client = aiokafka_producer(app).client
+        return bool(await asyncio.wait_for(client.force_metadata_update(), timeout_s))
+    except Exception:  # not started, connection refused, timed out: not answering
+        return False

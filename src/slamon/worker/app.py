@@ -21,12 +21,13 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from slamon.adapters.metrics import EngineCollector
 from slamon.adapters.outbox import Outbox
 from slamon.adapters.private_api import (
+    broker_answers,
     current_partition,
     set_current_event,
     without_builtin_pages,
 )
 from slamon.worker.board import LiveBoard
-from slamon.worker.health import Health
+from slamon.worker.health import PROBE_EVERY_S, PROBE_TIMEOUT_S, Health
 from slamon.worker.service import SlaService
 from slamon.worker.settings import WorkerSettings
 
@@ -179,6 +180,13 @@ def serve(
     @app.task  # type: ignore[untyped-decorator]
     async def clock() -> None:
         await service.run_clock()
+
+    @app.task  # type: ignore[untyped-decorator]
+    async def probe_broker() -> None:
+        await asyncio.sleep(PROBE_EVERY_S)  # the producer starts with the app
+        while True:
+            health.broker_answered(await broker_answers(app, PROBE_TIMEOUT_S))
+            await asyncio.sleep(PROBE_EVERY_S)
 
     @app.task  # type: ignore[untyped-decorator]
     async def count_tickets() -> None:

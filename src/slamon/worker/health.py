@@ -24,7 +24,9 @@ log = structlog.get_logger("slamon.worker")
 
 CRASH_WINDOW_S = 60.0
 CRASH_LIMIT = 3  # crashes within the window: the agent is crash-looping
-STALL_NOT_READY_S = 10.0  # outputs not acknowledged for this long: not ready
+STALL_NOT_READY_S = 10.0  # outputs not acknowledged, or broker silent, this long: not ready
+PROBE_EVERY_S = 5.0
+PROBE_TIMEOUT_S = 5.0
 
 
 @dataclass
@@ -35,7 +37,21 @@ class Health:
     recovered: Callable[[], bool]
     clock: Callable[[], float] = time.monotonic
     crashes: int = 0
+    broker_silent_since: float | None = None  # the broker stopped answering then
     _recent: deque[float] = field(default_factory=deque)
+
+    def broker_answered(self, answered: bool) -> None:
+        """A probe's result: the broker answered a metadata request in time, or not."""
+        if answered and self.broker_silent_since is not None:
+            log.info("broker answers again", silent_s=round(self.silent_s(), 1))
+            self.broker_silent_since = None
+        elif not answered and self.broker_silent_since is None:
+            log.error("broker does not answer")
+            self.broker_silent_since = self.clock()
+
+    def silent_s(self) -> float:
+        since = self.broker_silent_since
+        return 0.0 if since is None else self.clock() - since
 
     def agent_crashed(self, error: BaseException) -> bool:
         """Count a crash; True once the agent is crash-looping (the worker should exit)."""
@@ -57,13 +73,15 @@ class Health:
         """Whether the worker is ready, and the facts behind the answer."""
         now = self.clock()
         recent = sum(1 for t in self._recent if t >= now - CRASH_WINDOW_S)
-        stalled = self.stalled_s()
+        stalled, silent = self.stalled_s(), self.silent_s()
         detail = {
             "recovered": self.recovered(),
             "agent_crashes_last_minute": recent,
             "outputs_stalled_seconds": round(stalled, 1),
+            "broker_silent_seconds": round(silent, 1),
         }
-        ready = detail["recovered"] and recent == 0 and stalled < STALL_NOT_READY_S
+        ready = (detail["recovered"] and recent == 0 and stalled < STALL_NOT_READY_S
+                 and silent < STALL_NOT_READY_S)  # fmt: skip
         return bool(ready), {"ready": bool(ready), **detail}
 
 
@@ -88,6 +106,11 @@ class HealthCollector(Collector):
         for topic, count in sorted(outputs.dropped.items()):
             dropped.add_metric([topic], count)
         yield dropped
+        yield GaugeMetricFamily(
+            "slamon_broker_silent_seconds",
+            "How long the broker has not answered the worker's metadata probe (0: it answers).",
+            value=self.health.silent_s(),
+        )
         yield GaugeMetricFamily(
             "slamon_outputs_stalled_seconds",
             "How long outputs have waited for the broker (0 when flowing).",
