@@ -21,13 +21,15 @@ class Seconds:
 
 def _health(recovered: bool = True) -> tuple[Health, Seconds]:
     clock = Seconds()
-    return Health(OutboxStats(), recovered=lambda: recovered, clock=clock), clock
+    health = Health(OutboxStats(), recovered=lambda: recovered, clock=clock)
+    health.started = True
+    return health, clock
 
 
 def test_a_recovered_worker_with_flowing_outputs_is_ready() -> None:
     """Ready, with the facts: recovered, no recent crash, outputs not stalled."""
     health, _ = _health()
-    assert health.status() == (True, {"ready": True, "recovered": True,
+    assert health.status() == (True, {"ready": True, "started": True, "recovered": True,
                                       "agent_crashes_last_minute": 0,
                                       "outputs_stalled_seconds": 0.0,
                                       "broker_silent_seconds": 0.0})  # fmt: skip
@@ -105,3 +107,11 @@ def test_a_broker_that_stops_answering_makes_it_unready_after_a_while() -> None:
     assert health.status()[0] is True
     assert [(e["event"], e["log_level"]) for e in logs] == [
         ("broker does not answer", "error"), ("broker answers again", "info")]  # fmt: skip
+
+
+def test_not_ready_until_faust_has_finished_starting() -> None:
+    """Recovery done but Faust still seeking offsets (a broker hung at start): not ready."""
+    health, _ = _health()
+    health.started = False
+    ready, detail = health.status()
+    assert (ready, detail["started"], detail["recovered"]) == (False, False, True)

@@ -179,14 +179,13 @@ def serve(
 
     @app.task  # type: ignore[untyped-decorator]
     async def clock() -> None:
+        health.started = True  # Faust runs app tasks once its start-up is complete
         await service.run_clock()
 
-    @app.task  # type: ignore[untyped-decorator]
     async def probe_broker() -> None:
-        await asyncio.sleep(PROBE_EVERY_S)  # the producer starts with the app
         while True:
-            health.broker_answered(await broker_answers(app, PROBE_TIMEOUT_S))
             await asyncio.sleep(PROBE_EVERY_S)
+            health.broker_answered(await broker_answers(app, PROBE_TIMEOUT_S))
 
     @app.task  # type: ignore[untyped-decorator]
     async def count_tickets() -> None:
@@ -194,8 +193,12 @@ def serve(
             await gauges.refresh()
             await asyncio.sleep(GAUGE_REFRESH_S)
 
+    probing: list[asyncio.Future[None]] = []
+
     @declared.table.on_recover
     async def recovered() -> None:
+        if not probing:  # from the first recovery on, not only once start-up is complete
+            probing.append(app.add_future(probe_broker()))
         assigned = app.assignor.assigned_actives()
         await service.on_recovered({tp.partition for tp in assigned if tp.topic == events_topic})
 

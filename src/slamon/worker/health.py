@@ -37,6 +37,7 @@ class Health:
     recovered: Callable[[], bool]
     clock: Callable[[], float] = time.monotonic
     crashes: int = 0
+    started: bool = False  # Faust's start-up is complete (it may hang on a silent broker)
     broker_silent_since: float | None = None  # the broker stopped answering then
     _recent: deque[float] = field(default_factory=deque)
 
@@ -75,13 +76,14 @@ class Health:
         recent = sum(1 for t in self._recent if t >= now - CRASH_WINDOW_S)
         stalled, silent = self.stalled_s(), self.silent_s()
         detail = {
+            "started": self.started,
             "recovered": self.recovered(),
             "agent_crashes_last_minute": recent,
             "outputs_stalled_seconds": round(stalled, 1),
             "broker_silent_seconds": round(silent, 1),
         }
-        ready = (detail["recovered"] and recent == 0 and stalled < STALL_NOT_READY_S
-                 and silent < STALL_NOT_READY_S)  # fmt: skip
+        quiet = recent == 0 and max(stalled, silent) < STALL_NOT_READY_S
+        ready = self.started and bool(detail["recovered"]) and quiet
         return bool(ready), {"ready": bool(ready), **detail}
 
 
