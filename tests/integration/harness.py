@@ -207,18 +207,89 @@ KAFKA_SH = Path(__file__).parents[2] / "deploy" / "kafka" / "kafka.sh"
 SHARED_JARS = Path.home() / ".cache" / "slamon" / "kafka" / "jars"  # `make kafka-up` fetched them
 
 
+class FreshBroker(str):
+    """A broker of one's own: its bootstrap address (a ``str``, as fresh_broker always
+    yielded) and its controls, for fault injection. Every control waits bounded."""
+
+    home: Path
+    env: dict[str, str]
+    paused: bool
+
+    def __new__(cls, home: Path, env: dict[str, str]) -> FreshBroker:
+        broker = super().__new__(cls, f"127.0.0.1:{env['SLAMON_KAFKA_PORT']}")
+        broker.home, broker.env, broker.paused = home, env, False
+        return broker
+
+    @property
+    def bootstrap(self) -> str:
+        return str(self)
+
+    def _kafka_sh(self, command: str, timeout_s: float) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["bash", str(KAFKA_SH), command], env=self.env, capture_output=True, text=True,
+            timeout=timeout_s, check=False,
+        )  # fmt: skip
+
+    def pid(self) -> int | None:
+        """The broker's pid from ``<home>/kafka.pid``, if that process is this broker."""
+        try:
+            pid = int((self.home / "kafka.pid").read_text().strip())
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except (OSError, ValueError):
+            return None
+        config = str(self.home / "server.properties").encode()
+        return pid if b"kafka.Kafka" in cmdline and config in cmdline else None
+
+    def start(self) -> None:
+        """``kafka.sh up`` with this broker's home, ports and heap: same data dir, same id."""
+        up = self._kafka_sh("up", 120)
+        if up.returncode != 0:
+            pytest.fail(f"broker {self} did not start:\n{up.stdout}\n{up.stderr}")
+
+    def stop(self) -> None:
+        """``kafka.sh down``: a controlled shutdown (SIGTERM, SIGKILL after 30 s)."""
+        self.resume()  # a stopped JVM would only act on SIGTERM once continued
+        self._kafka_sh("down", 60)
+
+    def pause(self) -> None:
+        """SIGSTOP the broker: connections stay open, nothing answers (a hung broker)."""
+        pid = self.pid()
+        assert pid is not None, f"broker {self} is not running"
+        os.kill(pid, signal.SIGSTOP)
+        self.paused = True
+
+    def resume(self) -> None:
+        """SIGCONT after :meth:`pause` (a no-op otherwise)."""
+        pid = self.pid()
+        if self.paused and pid is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGCONT)
+        self.paused = False
+
+    def kill(self) -> None:
+        """SIGKILL the broker: a crash, no controlled shutdown (:meth:`start` recovers it)."""
+        pid = self.pid()
+        assert pid is not None, f"broker {self} is not running"
+        os.kill(pid, signal.SIGKILL)
+        self.paused = False
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and self.pid() is not None:
+            time.sleep(0.05)  # gone, or a zombie: its cmdline reads empty
+
+
 @contextlib.contextmanager
-def fresh_broker(home: Path) -> Iterator[str]:
-    """A brand-new single-node Kafka (new data dir, free ports); stopped afterwards."""
+def fresh_broker(home: Path) -> Iterator[FreshBroker]:
+    """A brand-new single-node Kafka (new data dir, free ports); stopped afterwards.
+
+    It yields the bootstrap address, a :class:`FreshBroker` (``str``) that can also be
+    stopped, killed, started again on the same data dir, paused and resumed.
+    """
     env = {**os.environ, "SLAMON_KAFKA_HOME": str(home), "SLAMON_KAFKA_JARS": str(SHARED_JARS),
            "SLAMON_KAFKA_PORT": str(free_port()), "SLAMON_KAFKA_CONTROLLER_PORT": str(free_port()),
            "SLAMON_KAFKA_HEAP": "-Xms128m -Xmx384m"}  # fmt: skip
-    up = subprocess.run(["bash", str(KAFKA_SH), "up"], env=env, capture_output=True, text=True,
-                        timeout=120, check=False)  # fmt: skip
+    broker = FreshBroker(home, env)
     try:
-        if up.returncode != 0:
-            pytest.fail(f"fresh broker did not start:\n{up.stdout}\n{up.stderr}")
-        yield f"127.0.0.1:{env['SLAMON_KAFKA_PORT']}"
+        broker.start()
+        yield broker
     finally:
-        subprocess.run(["bash", str(KAFKA_SH), "down"], env=env, capture_output=True,
-                       timeout=60, check=False)  # fmt: skip
+        broker.stop()
