@@ -261,7 +261,7 @@ def test_worker_takes_every_setting_from_its_environment_variable(
         "SLAMON_DEAD_LETTER_TOPIC": "dl", "SLAMON_RETENTION": "1h", "SLAMON_SESSION_TIMEOUT": "6s",
         "SLAMON_LOG_LEVEL": "debug", "SLAMON_LOG_FORMAT": "console",
         "SLAMON_REPLICATION_FACTOR": "3", "SLAMON_MIN_INSYNC_REPLICAS": "2",
-        "SLAMON_STANDBYS": "1",
+        "SLAMON_STANDBYS": "2",
     }  # fmt: skip
     result = CliRunner().invoke(main, ["worker"], env=env)
     assert result.exit_code == 0, result.output
@@ -269,7 +269,7 @@ def test_worker_takes_every_setting_from_its_environment_variable(
     assert settings == WorkerSettings(
         broker="kafka://k1:9093", app_id="a", web_host="0.0.0.0", web_port=7001,
         data_dir_override=tmp_path / "d", store="memory://", partitions=3, replication=3,
-        min_insync_replicas=2, standbys=1, topics=Topics("e", "al", "o", "dl"),
+        min_insync_replicas=2, standbys=2, topics=Topics("e", "al", "o", "dl"),
         retention_s=3600.0, session_timeout_s=6.0, log_level="debug", log_json=False,
     )  # fmt: skip
     assert settings.data_dir == tmp_path / "d"

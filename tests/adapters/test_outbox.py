@@ -214,3 +214,16 @@ async def test_a_record_larger_than_an_empty_batch_is_dropped_and_reported() -> 
     await outbox.flush()
     assert producer.sent == []
     assert outbox.stats.dropped == {"outcomes": 1}
+
+
+@pytest.mark.asyncio
+async def test_a_flush_in_progress_is_visible_until_it_returns() -> None:
+    """While a flush waits for the broker, the outbox says since when; after, it says none."""
+    producer = FakeProducer()
+    outbox = Outbox(lambda: producer, clock=lambda: 42.0)
+    outbox.add("alerts", b"T", b"a", 0)  # partition 0 is slow to accept
+    flushing = asyncio.create_task(outbox.flush())
+    await asyncio.sleep(0.005)
+    assert outbox.stats.waiting_since() == 42.0
+    await flushing
+    assert outbox.stats.waiting_since() is None

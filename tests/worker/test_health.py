@@ -115,3 +115,14 @@ def test_not_ready_until_faust_has_finished_starting() -> None:
     health.started = False
     ready, detail = health.status()
     assert (ready, detail["started"], detail["recovered"]) == (False, False, True)
+
+
+def test_a_flush_that_waits_long_counts_as_stalled_even_before_it_fails() -> None:
+    """aiokafka waits for a silent broker without failing: a long flush is a stall too."""
+    health, clock = _health()
+    health.outputs.flushing_since = clock.now
+    clock.now += STALL_NOT_READY_S + 5
+    ready, detail = health.status()
+    assert (ready, detail["outputs_stalled_seconds"]) == (False, STALL_NOT_READY_S + 5)
+    health.outputs.flushing_since = None
+    assert health.status()[0] is True

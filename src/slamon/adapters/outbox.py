@@ -49,6 +49,14 @@ class OutboxStats:
     failed_flushes: int = 0  # flush attempts the broker did not fully acknowledge
     dropped: dict[str, int] = field(default_factory=dict)  # topic -> records never sendable
     stalled_since: float | None = None  # monotonic time the current retrying began
+    # when the flush in progress began: aiokafka itself waits for a broker that does not
+    # answer (up to Faust's producer_request_timeout), so a flush can wait without failing
+    flushing_since: float | None = None
+
+    def waiting_since(self) -> float | None:
+        """Since when outputs have waited for the broker, if they wait."""
+        times = [t for t in (self.stalled_since, self.flushing_since) if t is not None]
+        return min(times) if times else None
 
 
 class Batch(Protocol):
@@ -114,24 +122,33 @@ class Outbox:
     async def flush(self) -> None:
         """Send everything added so far; return once the broker acknowledged all of it."""
         async with self._lock:
-            delay = RETRY_FIRST_S
-            while self._pending:
-                pending, self._pending = self._pending, []
-                error: BaseException | None
-                try:
-                    retry, error = await self._flush(pending)
-                except Exception as exc:  # no metadata, producer not ready: all again
-                    retry, error = pending, exc
-                if not retry:
-                    break
-                self._pending = retry + self._pending
-                self._stalled(error, len(retry))
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, RETRY_MAX_S)
-            if self.stats.stalled_since is not None:
-                log.info("outputs flowing again", stalled_s=round(
-                    self._clock() - self.stats.stalled_since, 1))  # fmt: skip
-                self.stats.stalled_since = None
+            if not self._pending:
+                return
+            self.stats.flushing_since = self._clock()
+            try:
+                await self._flush_until_acknowledged()
+            finally:
+                self.stats.flushing_since = None
+
+    async def _flush_until_acknowledged(self) -> None:
+        delay = RETRY_FIRST_S
+        while self._pending:
+            pending, self._pending = self._pending, []
+            error: BaseException | None
+            try:
+                retry, error = await self._flush(pending)
+            except Exception as exc:  # no metadata, producer not ready: all again
+                retry, error = pending, exc
+            if not retry:
+                break
+            self._pending = retry + self._pending
+            self._stalled(error, len(retry))
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, RETRY_MAX_S)
+        if self.stats.stalled_since is not None:
+            log.info("outputs flowing again", stalled_s=round(
+                self._clock() - self.stats.stalled_since, 1))  # fmt: skip
+            self.stats.stalled_since = None
 
     def _stalled(self, error: BaseException | None, count: int) -> None:
         self.stats.failed_flushes += 1

@@ -67,7 +67,7 @@ class Health:
         return looping
 
     def stalled_s(self) -> float:
-        since = self.outputs.stalled_since
+        since = self.outputs.waiting_since()
         return 0.0 if since is None else self.clock() - since
 
     def status(self) -> tuple[bool, dict[str, Any]]:

@@ -47,7 +47,7 @@ class WorkerSettings:
     store: str = field(default_factory=default_store)
     partitions: int = 12  # changelog partitions can never change: over-provision
     replication: int = 1  # replicas of each topic the worker creates: 3 on a real cluster
-    standbys: int = 0  # standby replicas of the ticket table (Faust table_standby_replicas)
+    standbys: int = 1  # standby replicas of the ticket tables (Faust's own default, kept)
     min_insync_replicas: int | None = None  # None: the broker's default
     topics: Topics = field(default_factory=Topics)
     retention_s: float = 3 * 86_400.0  # final tickets stay this long for late events
