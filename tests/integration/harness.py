@@ -181,6 +181,21 @@ def created_now(count: int, prefix: str, start_ns: int) -> list[bytes]:
     return lines
 
 
+def answered_tickets(prefix: str, count: int) -> list[bytes]:
+    """P1 tickets created 40 s ago, answered 10 s ago: a first-response outcome (and a
+    live-board sample) each."""
+    now, lines = time.time_ns(), []
+    for i in range(count):
+        ticket = f"{prefix}-{i}"
+        for kind, ago in (("ticket.created", 40), ("ticket.responded", 10)):
+            lines.append(orjson.dumps({
+                "specversion": "1.0", "id": f"{ticket}-{kind}", "source": "/t", "type": kind,
+                "subject": ticket, "time": format_rfc3339(now - ago * 1_000_000_000),
+                "data": {"priority": "P1"} if kind == "ticket.created" else None,
+            }))  # fmt: skip
+    return lines
+
+
 def expected_breach_ids(lines: list[bytes]) -> set[str]:
     """Ids of the first breach alert of every applicable SLA of never-answered tickets."""
     ids: set[str] = set()

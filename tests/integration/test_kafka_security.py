@@ -18,8 +18,7 @@ import orjson
 import pytest
 
 from slamon.adapters.kafka import KafkaAccessError, read_topic
-from slamon.core.timefmt import NS_PER_S, format_rfc3339
-from tests.integration.harness import Deployment, wait_until
+from tests.integration.harness import Deployment, answered_tickets, wait_until
 from tests.integration.secure_broker import SecureBroker, client_env, secure_broker
 
 TICKETS = 8
@@ -50,20 +49,6 @@ def slamon(*args: str, env: dict[str, str], stdin: bytes = b"") -> subprocess.Co
     )  # fmt: skip
 
 
-def answered_tickets(prefix: str) -> list[bytes]:
-    """Created 40 s ago and answered 10 s ago: one first-response outcome per ticket."""
-    now, lines = time.time_ns(), []
-    for i in range(TICKETS):
-        ticket = f"{prefix}-{i}"
-        for kind, ago in (("ticket.created", 40), ("ticket.responded", 10)):
-            lines.append(orjson.dumps({
-                "specversion": "1.0", "id": f"{ticket}-{kind}", "source": "/t", "type": kind,
-                "subject": ticket, "time": format_rfc3339(now - ago * NS_PER_S),
-                "data": {"priority": "P1"} if kind == "ticket.created" else None,
-            }))  # fmt: skip
-    return lines
-
-
 def assert_one_line_refusal(output: str) -> None:
     """The whole output is one `Error: ...` line about the failed authentication."""
     assert "Traceback" not in output
@@ -86,7 +71,7 @@ def test_worker_and_cli_work_through_sasl_ssl_with_scram(
     worker.env = client_env(**secured.env(password=secured.password))
     worker.start()
 
-    events = answered_tickets("sec")
+    events = answered_tickets("sec", TICKETS)
     result = slamon("publish", "-", "--events-topic", deployment.topic("events"),
                     "--partitions", "2", env=client_env(**secured.env()),
                     stdin=b"\n".join(events) + b"\n")  # fmt: skip

@@ -3,32 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from pathlib import Path
 
-import orjson
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-from slamon.core.timefmt import NS_PER_S, format_rfc3339
-from tests.integration.harness import Deployment, fresh_broker, wait_until
+from tests.integration.harness import Deployment, answered_tickets, fresh_broker, wait_until
 
 FRESH_RUNS = 3
 TICKETS = 12
-
-
-def _answered_tickets(prefix: str) -> list[bytes]:
-    """Created 40 s ago, answered 10 s ago: outcomes, and a sample for the live board."""
-    now = time.time_ns()
-    lines = []
-    for i in range(TICKETS):
-        ticket = f"{prefix}-{i}"
-        for kind, ago in (("ticket.created", 40), ("ticket.responded", 10)):
-            lines.append(orjson.dumps({
-                "specversion": "1.0", "id": f"{ticket}-{kind}", "source": "/t", "type": kind,
-                "subject": ticket, "time": format_rfc3339(now - ago * NS_PER_S),
-                "data": {"priority": "P1"} if kind == "ticket.created" else None,
-            }))  # fmt: skip
-    return lines
 
 
 def _first_start(bootstrap: str, tmp: Path, run: int) -> None:
@@ -36,7 +18,7 @@ def _first_start(bootstrap: str, tmp: Path, run: int) -> None:
     tmp.mkdir()
     worker = deployment.worker().start()
     try:
-        deployment.publish(_answered_tickets(f"fresh{run}"))
+        deployment.publish(answered_tickets(f"fresh{run}", TICKETS))
 
         def responded() -> bool:
             return worker.metric("slamon_outcomes_total", sla="first_response") == TICKETS
