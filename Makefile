@@ -42,6 +42,15 @@ bench: $(STAMP)
 bench-worker: $(STAMP) kafka-up
 	$(BIN)/python benchmarks/worker_bench.py
 
+# Soak (10 min at 400 events/s over 100k open tickets) and recovery (1M open tickets);
+# options through BENCH_ARGS, e.g. `make bench-soak BENCH_ARGS=--quick` (docs/benchmarks.md).
+.PHONY: bench-soak bench-recovery
+bench-soak: $(STAMP) kafka-up
+	$(BIN)/python benchmarks/soak_bench.py $(BENCH_ARGS)
+
+bench-recovery: $(STAMP) kafka-up
+	$(BIN)/python benchmarks/recovery_bench.py $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build dist src/*.egg-info
 
