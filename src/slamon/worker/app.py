@@ -107,9 +107,7 @@ def declare(settings: WorkerSettings, clock: Callable[[], int]) -> Declared:
         ),
     )
     table.key_serializer = table.value_serializer = "raw"  # used by every changelog send
-    # the board's tables too: Faust's rocksdb defaults (64 MiB write buffers, a 2 GiB block
-    # cache per partition database) made most of a soak worker's RSS growth
-    board = LiveBoard(app, partitions, clock, ROCKSDB_OPTIONS)
+    board = LiveBoard(app, partitions, clock)
     return Declared(app, source, table, changelog.get_topic_name(), board)
 
 
