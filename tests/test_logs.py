@@ -67,3 +67,16 @@ def test_worker_logs_are_one_json_object_per_line(monkeypatch: pytest.MonkeyPatc
     lines = stream.getvalue().splitlines()
     assert [orjson.loads(line)["event"] for line in lines] == [
         "Unable connect to node 1", "alert"]  # fmt: skip
+
+
+def test_structured_events_are_not_tracked_and_the_memory_stays_bounded() -> None:
+    """Each alert log is a distinct dict: never held back, never remembered."""
+    repeat = RepeatFilter(window_s=30, burst=1, clock=Seconds())
+    for i in range(5000):
+        record = _record("x")
+        record.msg = {"event": "alert", "ticket_id": f"T{i}"}
+        assert repeat.filter(record)
+    assert repeat._seen == {}
+    for i in range(5000):
+        repeat.filter(_record(f"template {i}"))
+    assert len(repeat._seen) <= 1001

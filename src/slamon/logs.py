@@ -14,6 +14,7 @@ import structlog
 
 REPEAT_WINDOW_S = 30.0
 REPEAT_BURST = 3  # the same message this many times per window, then a count
+MAX_TRACKED = 1000  # message templates remembered at most
 
 
 class RepeatFilter(logging.Filter):
@@ -33,7 +34,11 @@ class RepeatFilter(logging.Filter):
         self._seen: dict[tuple[str, int, str], list[float | int]] = {}  # start, passed, held
 
     def filter(self, record: logging.LogRecord) -> bool:
-        key = (record.name, record.levelno, str(record.msg))
+        if not isinstance(record.msg, str):  # structlog's own events: each one different
+            return True
+        if len(self._seen) > MAX_TRACKED:  # bounded whatever the templates
+            self._seen.clear()
+        key = (record.name, record.levelno, record.msg)
         now = self.clock()
         entry = self._seen.get(key)
         if entry is None or now - entry[0] >= self.window_s:

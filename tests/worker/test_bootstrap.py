@@ -40,3 +40,13 @@ def test_the_registry_exposes_service_engine_and_board_metrics_before_start() ->
                    "slamon_ready"):  # fmt: skip
         assert f"# HELP {family} " in text, family
     assert built.service.ticks_topic == "wiring-ticks"
+
+
+def test_every_table_gets_the_small_rocksdb_buffers() -> None:
+    """The board's tables too: Faust's defaults (64 MiB memtables per partition) grew RSS."""
+    from slamon.worker.app import ROCKSDB_OPTIONS  # noqa: PLC0415
+
+    declared, _ = build_worker(SETTINGS, small_policy(), clock=ManualClock(instant(0)))
+    assert {name: t.options for name, t in declared.app.tables.items()} == dict.fromkeys(
+        ["tickets", "board-1m", "board-1h"], ROCKSDB_OPTIONS
+    )

@@ -107,7 +107,9 @@ def declare(settings: WorkerSettings, clock: Callable[[], int]) -> Declared:
         ),
     )
     table.key_serializer = table.value_serializer = "raw"  # used by every changelog send
-    board = LiveBoard(app, partitions, clock)
+    # the board's tables too: Faust's rocksdb defaults (64 MiB write buffers, a 2 GiB block
+    # cache per partition database) made most of a soak worker's RSS growth
+    board = LiveBoard(app, partitions, clock, ROCKSDB_OPTIONS)
     return Declared(app, source, table, changelog.get_topic_name(), board)
 
 

@@ -43,7 +43,10 @@ def _merge(current: Any, new: dict[str, Any]) -> dict[str, Any]:
 class LiveBoard:
     """Buffers stopped-SLA samples and folds them into the windowed tables."""
 
-    def __init__(self, app: faust.App, partitions: int, clock: Callable[[], int]) -> None:
+    def __init__(
+        self, app: faust.App, partitions: int, clock: Callable[[], int],
+        options: dict[str, int] | None = None,
+    ) -> None:  # fmt: skip
         """``clock``: the worker's wall clock in integer ns (windows are in float seconds)."""
 
         # Windows follow the wall clock. Not relative_to_now(): inside an agent Faust's
@@ -53,10 +56,10 @@ class LiveBoard:
             return clock() / NS_PER_S
 
         self.windows = {
-            "1m": app.Table("board-1m", default=dict, partitions=partitions)
+            "1m": app.Table("board-1m", default=dict, partitions=partitions, options=options)
             .tumbling(60, expires=timedelta(hours=1))
             .relative_to(wall_clock),  # type: ignore[attr-defined]  # missing from WindowWrapperT
-            "1h": app.Table("board-1h", default=dict, partitions=partitions)
+            "1h": app.Table("board-1h", default=dict, partitions=partitions, options=options)
             .hopping(3600, 300, expires=timedelta(hours=2))
             .relative_to(wall_clock),  # type: ignore[attr-defined]
         }
