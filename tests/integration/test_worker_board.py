@@ -15,6 +15,8 @@ def test_first_responses_reach_the_board_windows_even_when_traffic_stops(
 ) -> None:
     """12 responses (30 s each, P1): the 1-minute and 1-hour windows count all of them."""
     worker = deployment.worker().start()
+    if time.time() % 60 > 30:  # the 1m window is tumbling: keep its checks inside one minute
+        time.sleep(60 - time.time() % 60)
     now = time.time_ns()
     lines = []
     for i in range(12):
