@@ -1,7 +1,7 @@
 """The `slamon` command line: one entry point for every shell.
 
 The only place that knows every command: :mod:`.options` holds what several share,
-:mod:`.offline` the commands without Kafka, :mod:`.live` those with. None of them
+:mod:`.offline` the commands without Kafka, :mod:`.live` and :mod:`.tail` those with. None of them
 imports this module back.
 """
 
@@ -10,8 +10,9 @@ from __future__ import annotations
 import click
 
 from slamon import __version__
-from slamon.cli.live import publish_command, simulate_command, tail_command, worker_command
+from slamon.cli.live import publish_command, simulate_command, worker_command
 from slamon.cli.offline import generate_command, policy_group, replay_command
+from slamon.cli.tail import tail_command
 
 __all__ = ["main"]
 

@@ -1,4 +1,4 @@
-"""`slamon worker | publish | simulate | tail`: the commands that talk to Kafka.
+"""`slamon worker | publish | simulate`: the commands that talk to Kafka.
 
 Kafka clients and Faust are imported inside the commands, so ``--help`` stays fast.
 """
@@ -307,38 +307,3 @@ def simulate_command(
     except KeyboardInterrupt:
         sys.exit(130)
     click.echo(f"simulated {sent} events", err=True)
-
-
-@click.command("tail")
-@click.argument("topic", default=DEFAULT_TOPICS.alerts)
-@BROKER
-@kafka_security
-@click.option("--from-beginning", is_flag=True, help="Start at the oldest record.")
-@click.option("--brief", is_flag=True, help="Alerts as one short line each.")
-def tail_command(
-    topic: str, broker: str, security: KafkaSecurity, from_beginning: bool, brief: bool
-) -> None:
-    """Print a topic's records as they arrive (the alerts by default), one JSON per line."""
-    from slamon.adapters.kafka import follow  # noqa: PLC0415
-
-    async def run() -> None:
-        records = follow(broker, topic, from_beginning=from_beginning, security=security)
-        async for message in records:
-            line = (message.value or b"null").decode("utf-8", "replace")
-            click.echo(_brief(line) if brief else line)
-
-    with contextlib.suppress(KeyboardInterrupt), kafka_errors(broker):
-        asyncio.run(run())
-
-
-def _brief(line: str) -> str:
-    """An alert CloudEvent as ``at  type  ticket  sla  priority  (+delay)``."""
-    try:
-        event = orjson.loads(line)
-        data = event["data"]
-        return (
-            f"{data['at']}  {event['type']:<21} {event['subject']:<22} {data['sla']:<15} "
-            f"{data['priority']}  detected {data['detected_at']}"
-        )
-    except (orjson.JSONDecodeError, KeyError, TypeError):
-        return line
