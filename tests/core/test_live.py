@@ -465,3 +465,28 @@ def test_any_arrival_order_ends_in_the_sorted_outcomes(
     for index, outcome in enumerate(expected):
         if settled & (1 << index):
             assert last[outcome.sla] == outcome.to_dict()
+
+
+def test_superseded_schedule_entries_are_compacted_and_live_ones_kept() -> None:
+    """Five rounds of 1,000 tickets created, cancelled and expired, then 1,000 left open:
+    the schedule stays within 2 x tickets + 1,024 entries (it held one per evaluation
+    until that instant passed) and every open ticket still breaches its first response."""
+    engine = live()
+    for round_ in range(5):
+        log = EventLog()
+        for i in range(1000):
+            log.created(f"R{round_}-{i}", at(round_), priority="P1")
+            log.add("ticket.cancelled", f"R{round_}-{i}", at(round_ + 0.5))
+        feed(engine, log)
+        engine.expire(ns(round_ + 0.5) + RETENTION)
+    assert engine.tickets == {}
+    assert engine.schedule_size() <= 1024 + 1
+    log = EventLog()
+    for i in range(1000):
+        log.created(f"open-{i}", at(10), priority="P1")
+    feed(engine, log)
+    assert engine.schedule_size() <= 2 * len(engine.tickets) + 1024 + 1
+    breaches = [a for a in engine.advance(ns(10 + 10) + 1) if a.type == BREACHED]
+    assert sorted(a.ticket_id for a in breaches if a.sla == FR) == sorted(
+        f"open-{i}" for i in range(1000)
+    )

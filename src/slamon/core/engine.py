@@ -20,6 +20,8 @@ from slamon.core.events import Event
 from slamon.core.policy import SLAS, SlaPolicy
 from slamon.core.tickets import ALL_SLAS, TicketFold
 
+_COMPACT_SLACK = 1024  # a small schedule is never worth compacting
+
 
 def _order(event: Event) -> tuple[int, int]:
     return event.time, event.seq
@@ -197,7 +199,23 @@ class Engine:
             ticket.due = due
             if due is not None:
                 heapq.heappush(self._schedule, (due, ticket.id))
+                if len(self._schedule) > 2 * len(self.tickets) + _COMPACT_SLACK:
+                    self._compact_schedule()
         return alerts
+
+    def _compact_schedule(self) -> None:
+        """Drop superseded entries: a ticket has at most one live entry, its ``due``.
+
+        Without this a worker keeps an entry per re-evaluation until its instant passes
+        (days, for a resolution target). Runs after at least ``len(tickets)`` pushes,
+        so its linear cost is constant per push.
+        """
+        self._schedule = [(t.due, t.id) for t in self.tickets.values() if t.due is not None]
+        heapq.heapify(self._schedule)
+
+    def schedule_size(self) -> int:
+        """Entries in the alert schedule, superseded ones included (bounded, see above)."""
+        return len(self._schedule)
 
     def _alert(
         self, ticket: Ticket, index: int, kind: AlertType, deadline: int | None, at: int | None
