@@ -271,6 +271,54 @@ async def filled_table() -> dict[bytes, bytes]:
     return h.table
 
 
+async def big_table(tickets: int) -> dict[bytes, bytes]:
+    """Snapshots of ``tickets`` P1 tickets on partition 0, created at 0."""
+    h = Harness()
+    for i in range(tickets):
+        await h.service.handle(event_record(created(f"T{i}"), partition=0))
+    return h.table
+
+
+@pytest.mark.asyncio
+async def test_a_long_rebuild_lets_other_tasks_run_and_completes() -> None:
+    """5,000 tickets: another task gets the loop while they are rebuilt; all are restored."""
+    h = Harness(table=await big_table(5000))
+    ran_during: list[int] = []
+
+    async def other_task() -> None:
+        while not h.service.ready:
+            ran_during.append(len(h.service.engine.tickets))
+            await asyncio.sleep(0)
+
+    other = asyncio.create_task(other_task())
+    await h.service.on_recovered({0})
+    await other
+    assert len(h.service.engine.tickets) == 5000
+    assert h.service.ready is True
+    assert any(0 < n < 5000 for n in ran_during)  # it ran mid-rebuild, not only after
+
+
+@pytest.mark.asyncio
+async def test_a_revocation_during_a_rebuild_stops_it_unready() -> None:
+    """Partition 0 revoked while its 5,000 tickets are rebuilt: the rebuild gives up, the
+    worker stays unready and holds none of them (the next recovery rebuilds what it owns)."""
+    h = Harness(table=await big_table(5000))
+
+    async def revoke_soon() -> None:
+        while not h.service.engine.tickets:
+            await asyncio.sleep(0)
+        h.service.on_revoked({0})
+
+    revoker = asyncio.create_task(revoke_soon())
+    await h.service.on_recovered({0})
+    await revoker
+    assert h.service.ready is False
+    assert len(h.service.engine.tickets) < 5000
+    await h.service.on_recovered({0})  # the recovery after the rebalance
+    assert len(h.service.engine.tickets) == 5000
+    assert h.service.ready is True
+
+
 @pytest.mark.asyncio
 async def test_recovery_restores_active_partitions_and_emits_overdue_alerts() -> None:
     """Recovering partition 0 at 11m restores A only and fires its at-risk and breach at once."""

@@ -33,6 +33,7 @@ TICK_PERSIST = b"persist"
 TICK_EXPIRE = b"expire"
 TICK_BOARD = b"board"  # write the live board's buffered samples of this partition
 EXPIRY_EVERY_NS = 10 * NS_PER_S
+RESTORE_SLICE = 2000  # tickets rebuilt between two yields to the event loop
 MAX_SLEEP_S = 0.2  # also bounds how late a deadline set by another task is noticed
 # A dead letter must fit the broker's default 1 MiB record limit whatever came in.
 MAX_DEAD_LETTER_BYTES = 512 * 1024  # of the original value; the rest is cut, with a marker
@@ -105,6 +106,7 @@ class SlaService:
         self._flush = flush
         self.clock = clock
         self.ready = False
+        self._revocations = 0  # a rebuild in progress stops when this moves
         self.positions: dict[int, int] = {}  # input partition -> next offset to process
         self._next_expiry = 0
         self._last_event_ns = 0
@@ -280,6 +282,7 @@ class SlaService:
     # -- rebalancing -----------------------------------------------------------------------
     def on_revoked(self, partitions: set[int]) -> None:
         """Stop deciding for partitions another worker now owns."""
+        self._revocations += 1
         dropped = self.engine.drop(partitions)
         for partition in partitions:
             self.positions.pop(partition, None)
@@ -292,12 +295,21 @@ class SlaService:
     async def on_recovered(self, active: set[int]) -> None:
         """Rebuild tickets of the active partitions from the recovered table.
 
-        Deadlines that passed while nobody owned a ticket fire here, at once.
+        Deadlines that passed while nobody owned a ticket fire here, at once. A million
+        tickets take tens of seconds: the rebuild yields to the event loop every slice
+        (health pages keep answering), and gives up when a revocation comes meanwhile
+        (the recovery that follows it rebuilds what is still owned).
         """
         now = self.clock()
         self.engine.drop({t.shard for t in self.engine.tickets.values()} - active)
         restored = failed = 0
-        for key, value in list(self.table.items()):
+        revocations = self._revocations
+        for count, (key, value) in enumerate(list(self.table.items()), 1):
+            if count % RESTORE_SLICE == 0:
+                await asyncio.sleep(0)
+                if self._revocations != revocations:
+                    log.info("rebuild interrupted by a rebalance", tickets_restored=restored)
+                    return
             ticket_id = key.decode()
             if ticket_id in self.engine.tickets:
                 continue
