@@ -14,7 +14,7 @@ import sys
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import structlog
 from aiokafka.errors import KafkaError
@@ -119,6 +119,11 @@ def build_worker(
             declared.table, declared.changelog, partition, offset
         ),
     )
+
+    async def stopping(_app: Any, **_: Any) -> None:  # the consumer is down, the producer up
+        outbox.close()
+
+    app.on_before_shutdown.connect(stopping)  # type: ignore[arg-type]  # mode wants signal=
 
     def topic(name: str) -> OutboxTopic:
         return OutboxTopic(outbox, name)

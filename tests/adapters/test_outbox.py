@@ -227,3 +227,23 @@ async def test_a_flush_in_progress_is_visible_until_it_returns() -> None:
     assert outbox.stats.waiting_since() == 42.0
     await flushing
     assert outbox.stats.waiting_since() is None
+
+
+@pytest.mark.asyncio
+async def test_a_stopping_outbox_tries_once_and_does_not_retry_or_log_errors() -> None:
+    """Closed (the worker stops): what sends goes; a failing send is given up at info level
+    at once, not retried with error logs until the stop's grace runs out."""
+    producer = FakeProducer()
+    producer.failures = [(1, KafkaConnectionError())]
+    outbox = Outbox(lambda: producer)
+    outbox.close()
+    outbox.add("alerts", None, b"p0", partition=0)
+    outbox.add("alerts", None, b"p1", partition=1)
+    with structlog.testing.capture_logs() as logs:
+        await asyncio.wait_for(outbox.flush(), timeout=1)
+    assert _values(producer, "alerts", 0) == [b"p0"]
+    assert _values(producer, "alerts", 1) == []
+    assert [(e["log_level"], e["event"]) for e in logs] == [
+        ("info", "outputs not sent: the worker is stopping")
+    ]
+    assert logs[0]["records"] == 1

@@ -50,3 +50,18 @@ def test_every_table_gets_the_small_rocksdb_buffers() -> None:
     assert {name: t.options for name, t in declared.app.tables.items()} == dict.fromkeys(
         ["tickets", "board-1m", "board-1h"], ROCKSDB_OPTIONS
     )
+
+
+def test_once_faust_begins_its_stop_a_failing_flush_gives_up_instead_of_retrying() -> None:
+    """After ``on_before_shutdown`` a flush with no producer returns at once: it does not
+    retry (with error logs) until the stop's grace kills the worker."""
+    import asyncio  # noqa: PLC0415
+
+    declared, built = build_worker(SETTINGS, small_policy(), clock=ManualClock(instant(0)))
+
+    async def stop_then_flush() -> None:
+        await declared.app.on_before_shutdown.send()
+        await built.service.alerts.send(key=b"T1", value=b"{}")
+        await asyncio.wait_for(built.service.flush(), timeout=2)  # producer never started
+
+    asyncio.run(stop_then_flush())

@@ -105,6 +105,7 @@ class Outbox:
         self._delivered: dict[str, Delivered] = {}
         self.flushed = 0
         self.stats = OutboxStats()
+        self.closing = False
 
     def on_delivered(self, topic: str, callback: Delivered) -> None:
         """Call ``callback(partition, last offset)`` once a batch of ``topic`` is written."""
@@ -118,6 +119,16 @@ class Outbox:
 
     def __len__(self) -> int:
         return len(self._pending)
+
+    def close(self) -> None:
+        """The worker is stopping: a send that fails now is not retried.
+
+        The producer goes away during a stop; retrying would log errors and hold the stop
+        until its grace runs out. Nothing is lost: an agent's records are acked only after
+        their flush (read again after the restart), and a clock alert whose ticket state
+        was not yet persisted is found again by the restart's recovery.
+        """
+        self.closing = True
 
     async def flush(self) -> None:
         """Send everything added so far; return once the broker acknowledged all of it."""
@@ -140,6 +151,10 @@ class Outbox:
             except Exception as exc:  # no metadata, producer not ready: all again
                 retry, error = pending, exc
             if not retry:
+                break
+            if self.closing:
+                log.info("outputs not sent: the worker is stopping", records=len(retry),
+                         error=f"{type(error).__name__}: {error}" if error else None)  # fmt: skip
                 break
             self._pending = retry + self._pending
             self._stalled(error, len(retry))
