@@ -52,6 +52,21 @@ def test_every_table_gets_the_small_rocksdb_buffers() -> None:
     )
 
 
+def test_only_the_input_topics_are_acked_so_faust_watches_them_alone_for_stalls() -> None:
+    """Faust's stall check ("Stream has not started processing") covers acking topics only.
+
+    The input and ticks topics ack (a stalled stream there is a real error); no stream
+    reads a table's changelog, so none may ack, or a healthy worker logs false errors.
+    """
+    declared, _ = build_worker(SETTINGS, small_policy(), clock=ManualClock(instant(0)))
+    assert declared.source.acks is True
+    changelogs = {t.name: t.changelog_topic for t in declared.app.tables.values()}
+    assert set(changelogs) == {"tickets", "board-1m", "board-1h"}
+    assert {name: topic.acks for name, topic in changelogs.items()} == dict.fromkeys(
+        changelogs, False
+    )
+
+
 def test_once_faust_begins_its_stop_a_failing_flush_gives_up_instead_of_retrying() -> None:
     """After ``on_before_shutdown`` a flush with no producer returns at once: it does not
     retry (with error logs) until the stop's grace kills the worker."""

@@ -95,10 +95,12 @@ def declare(settings: WorkerSettings, clock: Callable[[], int]) -> Declared:
     without_builtin_pages(app)
     app.topic(ticks_name, partitions=partitions, internal=True, **raw)  # declared
     # Values are orjson-encoded snapshots. Faust derives table serializers from key/value
-    # *types* (json for bytes), so the changelog topic is declared here, raw.
+    # *types* (json for bytes), so the changelog topic is declared here, raw. acks=False
+    # as Faust's own changelogs: no stream reads it, and an acking topic is one Faust's
+    # stall check expects a stream to consume (a false error per partition every 7 s).
     changelog = app.topic(
         f"{settings.app_id}-{TABLE_NAME}-changelog", partitions=partitions,
-        compacting=True, deleting=False, internal=True, **raw,
+        compacting=True, deleting=False, internal=True, acks=False, **raw,
     )  # fmt: skip
     table = cast(
         "faust.Table[bytes, bytes]",
