@@ -93,9 +93,9 @@ def clock_text(ns: int) -> str:
 
 
 def seconds_text(seconds: float) -> str:
-    """A duration short enough for a column: ``0.42s``, ``12.3s``, ``3m5s``."""
+    """A duration short enough for a column: ``420ms``, ``12.3s``, ``20s``, ``3m5s``."""
     if seconds < 1:
-        return f"{seconds:.2f}s"
+        return f"{seconds * 1000:.0f}ms"
     if seconds < 60:
-        return f"{seconds:.1f}s"
+        return f"{seconds:.0f}s" if seconds == int(seconds) else f"{seconds:.1f}s"
     return format_duration(round(seconds) * NS_PER_S)
