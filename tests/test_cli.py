@@ -42,7 +42,7 @@ def test_replay_writes_alerts_outcomes_and_report(tmp_path: Path) -> None:
         args += [flag, str(tmp_path / name)]
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
-    assert "invalid line 3: not valid JSON" in result.stderr
+    assert f"{events}:3: invalid event: not valid JSON" in result.stderr
     outcomes = [orjson.loads(x) for x in (tmp_path / "o.jsonl").read_bytes().splitlines()]
     assert len(outcomes) == 6
     assert set(outcomes[0]) == {"ticket_id", "sla", "priority", "status", "elapsed_seconds",
@@ -127,13 +127,14 @@ def test_policy_check_prints_targets() -> None:
 
 
 def test_policy_check_prints_the_file_s_own_targets(tmp_path: Path) -> None:
-    """`slamon policy check` prints each priority's calendar and targets as written, normalised."""
+    """`slamon policy check` prints each priority's calendar and targets as the file writes
+    them (``24h``, not its normal form ``1d``, which reads as one working day)."""
     policy = tmp_path / "tiny.yaml"
     policy.write_text(
         "apiVersion: slamon/v1\nkind: SlaPolicy\nmetadata: {name: tiny}\nspec:\n"
         "  warn_at: 0.5\n  priorities:\n"
         "    P1: {calendar: 24x7, first_response: 7m, onsite_arrival: 3h, resolution: 90m}\n"
-        "    P2: {calendar: 24x7, first_response: 20m, onsite_arrival: 6h, resolution: 1d}\n"
+        "    P2: {calendar: 24x7, first_response: 20m, onsite_arrival: 6h, resolution: 24h}\n"
         "    P3: {calendar: 24x7, first_response: 2h, onsite_arrival: 12h, resolution: 2d}\n"
         "    P4: {calendar: 24x7, first_response: 8h, onsite_arrival: 2d, resolution: 36h}\n"
     )
@@ -142,10 +143,10 @@ def test_policy_check_prints_the_file_s_own_targets(tmp_path: Path) -> None:
     lines = result.stdout.splitlines()
     assert lines[0] == "policy 'tiny' is valid"
     assert [line.split() for line in lines[2:6]] == [
-        ["P1", "24x7", "7m", "3h", "1h30m"],
-        ["P2", "24x7", "20m", "6h", "1d"],
+        ["P1", "24x7", "7m", "3h", "90m"],
+        ["P2", "24x7", "20m", "6h", "24h"],
         ["P3", "24x7", "2h", "12h", "2d"],
-        ["P4", "24x7", "8h", "2d", "1d12h"],
+        ["P4", "24x7", "8h", "2d", "36h"],
     ]
     assert lines[6].startswith("warn_at=0.5 ")
 
@@ -193,19 +194,27 @@ def test_help_lists_every_command() -> None:
     result = CliRunner().invoke(main, ["--help"])
     assert result.exit_code == 0, result.output
     listed = result.stdout.split("Commands:\n", 1)[1].splitlines()
-    assert {line.split()[0] for line in listed if line.strip()} == COMMANDS
+    names = {line.split()[0] for line in listed if re.match(r"  \S", line)}  # not wrapped text
+    assert names == COMMANDS
 
 
 def option_lines(help_text: str) -> dict[str, str]:
-    """An option's help line by its flag, e.g. ``--broker`` (help rendered one line each)."""
-    lines = (line.strip() for line in help_text.splitlines())
-    return {line.split()[0]: line for line in lines if line.startswith("--")}
+    """An option's help, joined into one line, by its flag, e.g. ``--broker``."""
+    options: dict[str, str] = {}
+    flag = None
+    for line in (line.strip() for line in help_text.splitlines()):
+        if line.startswith("-"):
+            flag = line.split()[0]
+            options[flag] = line
+        elif flag is not None and line:
+            options[flag] += " " + line
+    return options
 
 
 def test_worker_help_shows_the_defaults_of_worker_settings() -> None:
     """`slamon worker --help` shows WorkerSettings' and Topics' defaults, durations as text."""
     result = CliRunner().invoke(
-        main, ["worker", "--help"], terminal_width=200, max_content_width=200
+        main, ["worker", "--help"], terminal_width=400, max_content_width=400
     )
     assert result.exit_code == 0, result.output
     lines = option_lines(result.stdout)
@@ -221,7 +230,7 @@ def test_worker_help_shows_the_defaults_of_worker_settings() -> None:
         "--log-level": settings.log_level, "--log-format": "json",
     }  # fmt: skip
     for flag, default in expected.items():
-        assert re.search(rf"\[default: {re.escape(default)}[;\]]", lines[flag]), lines[flag]
+        assert re.search(rf"[\[;] default: {re.escape(default)}[;\]]", lines[flag]), lines[flag]
     assert "var/slamon-<web port>" in lines["--data-dir"]
 
 

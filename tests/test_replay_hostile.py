@@ -112,7 +112,7 @@ def test_a_log_mixing_hostile_and_good_lines_replays_cleanly(tmp_path: Path) -> 
     assert files["alerts"] == alone["alerts"]
     assert files["report"]["slas"] == alone["report"]["slas"]
     assert {o["ticket_id"] for o in files["outcomes"]} == {"G1", "G2", "G3"}
-    assert f"invalid line 2: time: 0000-01-01T00:00:00Z {RANGE}" in result.stderr
+    assert f"mixed.jsonl:2: invalid event: time: 0000-01-01T00:00:00Z {RANGE}" in result.stderr
 
 
 def test_the_edges_of_the_range_replay_with_deadlines_past_2199(tmp_path: Path) -> None:

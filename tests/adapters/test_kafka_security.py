@@ -317,7 +317,7 @@ def test_the_password_option_reaches_the_settings(started: list[WorkerSettings])
         (["--kafka-sasl-password", "p", "--kafka-sasl-password-file", __file__],
          "give --kafka-sasl-password or --kafka-sasl-password-file, not both"),
         (["--kafka-security-protocol", "SSL", "--kafka-ssl-cafile", "/nowhere/ca.pem"],
-         "'--kafka-ssl-cafile': File '/nowhere/ca.pem' does not exist"),
+         "(env var: 'SLAMON_KAFKA_SSL_CAFILE'): File '/nowhere/ca.pem' does not exist"),
         (["--kafka-security-protocol", "SSL", "--kafka-ssl-cafile", __file__],
          f"Error: Kafka security: cannot load the TLS files (SSL CA file {__file__})"),
     ],

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
 import ssl
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
@@ -38,6 +39,7 @@ PLAINTEXT = KafkaSecurity()
 # A refused TLS connection closes over a few loop turns after aiokafka drops it; an
 # asyncio.run() that ends first leaves its transport unclosed (a ResourceWarning).
 CLOSE_GRACE_S = 0.05
+ADDRESS_HINT = "(the address is --broker or SLAMON_BROKER)"
 AUTH_ERRORS = (AuthenticationFailedError, AuthenticationMethodNotSupported,
                IllegalSaslStateError, SaslAuthenticationFailed,
                UnsupportedSaslMechanismError)  # fmt: skip
@@ -142,6 +144,12 @@ def explain(reason: BaseException, security: KafkaSecurity) -> str:
             f"TLS handshake failed ({reason.reason or reason}): does the listener expect "
             f"{security.security_protocol}?"
         )
+    if isinstance(reason, ConnectionRefusedError):
+        return f"connection refused: is a broker running there? {ADDRESS_HINT}"
+    if isinstance(reason, socket.gaierror):
+        return f"unknown host: {reason.strerror or reason} {ADDRESS_HINT}"
+    if isinstance(reason, TimeoutError):
+        return f"no answer in time: is that a Kafka listener? {ADDRESS_HINT}"
     closed = isinstance(reason, ConnectionResetError) or (
         isinstance(reason, KafkaConnectionError) and "closed" in str(reason)
     )

@@ -21,7 +21,7 @@ from typing import Any
 
 import yaml
 
-from slamon.core.policy import PolicyError, SlaPolicy, policy_from_dict
+from slamon.core.policy import PRIORITIES, SLAS, PolicyError, SlaPolicy, policy_from_dict
 from slamon.core.text import clip, excerpt
 
 # plain numbers, at most 18 digits (longer ones stay strings and fail validation)
@@ -180,6 +180,18 @@ def loads_policy(text: str, source: str = "<policy>") -> SlaPolicy:
 
 def load_policy(path: str | Path) -> SlaPolicy:
     """Read and validate the policy file at ``path`` (at most ``MAX_POLICY_BYTES``)."""
+    return loads_policy(_read(path), source=str(path))
+
+
+def written_targets(path: str | Path) -> dict[tuple[str, str], str]:
+    """Each (priority, SLA) target as the file writes it, e.g. ``24h`` where the parsed
+    policy says ``1d``. For a file :func:`load_policy` accepted."""
+    document, _ = _compose(_read(path), str(path))
+    priorities = document["spec"]["priorities"]
+    return {(p, sla): str(priorities[p][sla]).strip() for p in PRIORITIES for sla in SLAS}
+
+
+def _read(path: str | Path) -> str:
     try:
         with Path(path).open("rb") as stream:
             data = stream.read(MAX_POLICY_BYTES + 1)
@@ -188,7 +200,6 @@ def load_policy(path: str | Path) -> SlaPolicy:
     if len(data) > MAX_POLICY_BYTES:
         raise PolicyError(f"the policy is over {MAX_POLICY_BYTES} bytes", (), None, str(path))
     try:
-        text = data.decode("utf-8")
+        return data.decode("utf-8")
     except UnicodeDecodeError:
         raise PolicyError("the policy is not UTF-8 text", (), None, str(path)) from None
-    return loads_policy(text, source=str(path))

@@ -12,13 +12,14 @@ import click
 from slamon import __version__
 from slamon.cli.live import publish_command, simulate_command, worker_command
 from slamon.cli.offline import generate_command, policy_group, replay_command
+from slamon.cli.options import CommandGroup
 from slamon.cli.tail import tail_command
 from slamon.cli.watch import watch_command
 
 __all__ = ["main"]
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=CommandGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="slamon")
 def main() -> None:
     """slamon: SLA clocks and breach alerts for repair and field-service tickets."""

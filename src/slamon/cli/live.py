@@ -9,7 +9,7 @@ import asyncio
 import contextlib
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO
 
@@ -22,13 +22,17 @@ from slamon.cli.options import (
     DEFAULT_TOPICS,
     DEFAULTS,
     EVENTS_TOPIC,
+    LOG_LEVELS,
     PARTITIONS,
     POLICY,
     REPLICATION,
+    count_text,
     duration_s,
     duration_text,
     kafka_security,
     load_policy,
+    report_invalid,
+    source_name,
 )
 from slamon.core.timefmt import NS_PER_S
 from slamon.worker.settings import DATA_DIR_PATTERN, Topics, WorkerSettings
@@ -148,10 +152,11 @@ def kafka_errors(broker: str) -> Iterator[None]:
 )
 @click.option(
     "--log-level",
+    type=click.Choice(LOG_LEVELS, case_sensitive=False),
     default=DEFAULTS.log_level,
     show_default=True,
     envvar="SLAMON_LOG_LEVEL",
-    help="debug, info, warning or error.",
+    help="The least severe records logged (at-risk alerts are debug).",
 )
 @click.option(
     "--log-format",
@@ -228,6 +233,17 @@ def worker_command(
     show_default=True,
     help="Events per second (0: as fast as possible).",
 )
+@click.option(
+    "--validate",
+    is_flag=True,
+    help="Check every line as the worker will before sending; if any is invalid, list "
+    "them (file:line: reason) and send nothing.",
+)
+@click.option(
+    "--skip-invalid",
+    is_flag=True,
+    help="Check every line as --validate does, list the invalid ones and send the others.",
+)
 def publish_command(
     events: IO[bytes],
     broker: str,
@@ -236,19 +252,60 @@ def publish_command(
     partitions: int,
     replication: int,
     rate: float,
+    validate: bool,
+    skip_invalid: bool,
 ) -> None:
-    """Publish a JSONL event log to the input topic, keyed by ticket id, lines as they are."""
+    """Publish a JSONL event log to the input topic, keyed by ticket id.
+
+    Lines go as they are; without --validate an invalid one reaches the worker's
+    dead-letter topic.
+    """
     from slamon.adapters.kafka import publish_lines  # noqa: PLC0415
     from slamon.adapters.kafka_topics import ensure_topics  # noqa: PLC0415
 
+    lines: Iterable[bytes] = events
+    skipped = ""
+    if validate or skip_invalid:
+        lines, invalid = _checked_lines(events)
+        report_invalid(source_name(events), invalid)
+        if invalid and not skip_invalid:
+            raise click.ClickException(
+                f"{count_text(len(invalid), 'invalid line')} in {source_name(events)}: "
+                f"nothing sent (--skip-invalid sends the {len(lines)} valid ones)"
+            )
+        skipped = f", {count_text(len(invalid), 'invalid line')} skipped" if invalid else ""
     started = time.monotonic()
     with kafka_errors(broker):
         # created as the worker would create it, rather than by broker auto-creation
         asyncio.run(ensure_topics(broker, [events_topic], partitions, replication,
                                   security=security))  # fmt: skip
-        sent = asyncio.run(publish_lines(broker, events_topic, events, rate, security=security))
+        sent = asyncio.run(publish_lines(broker, events_topic, lines, rate, security=security))
     took = time.monotonic() - started
-    click.echo(f"published {sent} records to {events_topic} in {took:.1f}s", err=True)
+    click.echo(f"published {sent} records to {events_topic} in {took:.1f}s{skipped}", err=True)
+
+
+def _checked_lines(events: IO[bytes]) -> tuple[list[bytes], list[tuple[int, str]]]:
+    """The non-blank lines the worker would accept, and (line number, reason) of the others.
+
+    Each line is decoded as the record publish makes of it (key = its subject), by the
+    worker's own decoder.
+    """
+    from slamon.adapters.cloudevents import decode_record  # noqa: PLC0415
+    from slamon.adapters.kafka import key_of  # noqa: PLC0415
+    from slamon.core.events import InvalidEvent  # noqa: PLC0415
+
+    valid, invalid = [], []
+    for lineno, raw in enumerate(events, start=1):
+        line = raw.strip()
+        if not line:
+            continue
+        try:
+            decode_record(key_of(line), line, (), lineno)
+        except InvalidEvent as exc:
+            invalid.append((lineno, str(exc)))
+        else:
+            valid.append(line)
+    return valid, invalid
 
 
 @click.command("simulate")

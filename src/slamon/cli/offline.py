@@ -3,38 +3,58 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping
 from typing import IO, Any
 
 import click
 import orjson
 
 from slamon.adapters.jsonl import write_jsonl
-from slamon.cli.options import POLICY, load_policy
+from slamon.cli.options import (
+    POLICY,
+    CommandGroup,
+    count_text,
+    load_policy,
+    report_invalid,
+    source_name,
+)
 from slamon.core.durations import format_duration
 from slamon.core.policy import PRIORITIES, SLAS, SlaPolicy
 from slamon.core.timefmt import parse_rfc3339
 from slamon.replay import ReplayResult, replay
 from slamon.summary import render_summary
 
-MAX_INVALID_SHOWN = 20
-
 OUTPUT_FILE = click.File("wb", lazy=False)  # created even when nothing is written to it
 
 
-def _parse_until(_ctx: click.Context, _param: click.Parameter, value: str | None) -> int | None:
-    if value is None:
-        return None
+TIME_EXAMPLE = "2026-11-02T08:00:00Z"
+TIME_FORMAT = f"RFC 3339 with an offset, e.g. {TIME_EXAMPLE}"
+
+
+def _checked_time(value: str) -> int:
     try:
         return parse_rfc3339(value)
     except ValueError as exc:
-        raise click.BadParameter(str(exc)) from None
+        raise click.BadParameter(f"{exc} (for example {TIME_EXAMPLE})") from None
+
+
+def _parse_until(_ctx: click.Context, _param: click.Parameter, value: str | None) -> int | None:
+    return None if value is None else _checked_time(value)
+
+
+def _valid_start(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
+    _checked_time(value)
+    return value  # generate_log takes the text
 
 
 @click.command("replay")
 @click.argument("events", type=click.File("rb"))
 @POLICY
 @click.option(
-    "--until", callback=_parse_until, help="Evaluation time, RFC 3339 (default: last event)."
+    "--until",
+    metavar="TIME",
+    callback=_parse_until,
+    help=f"Evaluation time, {TIME_FORMAT} (default: the last event's time).",
 )
 @click.option("--alerts", "alerts_path", type=OUTPUT_FILE, help="Write alerts as JSONL.")
 @click.option(
@@ -73,38 +93,75 @@ def replay_command(
     result = replay(events, policy, until=until, progress=on_progress if show_progress else None)
     if show_progress:
         click.echo("", err=True)
-    _report_invalid(result)
+    source = source_name(events)
+    report_invalid(source, result.invalid, " (all of them: --invalid FILE)")
+    written = []
     if alerts_path is not None:
-        write_jsonl(alerts_path, (a.to_dict() for a in result.alerts))
+        count = write_jsonl(alerts_path, (a.to_dict() for a in result.alerts))
+        written.append(f"{count} alerts to {_name(alerts_path)}")
     if outcomes_path is not None:
-        write_jsonl(outcomes_path, (o.to_dict() for o in result.outcomes))
+        count = write_jsonl(outcomes_path, (o.to_dict() for o in result.outcomes))
+        written.append(f"{count} outcomes to {_name(outcomes_path)}")
     if invalid_path is not None:
-        write_jsonl(invalid_path, ({"line": n, "reason": r} for n, r in result.invalid))
+        invalid = ({"line": n, "reason": r} for n, r in result.invalid)
+        count = write_jsonl(invalid_path, invalid)
+        written.append(f"{count_text(count, 'invalid line')} to {_name(invalid_path)}")
     if report_path is not None:
         report_path.write(orjson.dumps(result.report(), option=orjson.OPT_INDENT_2) + b"\n")
-    if not (alerts_path or outcomes_path or report_path):
+        written.append(f"the report to {_name(report_path)}")
+    if written:
+        click.echo(f"wrote {', '.join(written)}", err=True)
+    if result.processed == 0:
+        click.echo(f"{source}: no events to replay{_no_events_why(result)}", err=True)
+    elif not any(_is_stdout(f) for f in (alerts_path, outcomes_path, invalid_path, report_path)):
         click.echo(render_summary(result.report(), policy_name=policy.name))
 
 
-def _report_invalid(result: ReplayResult) -> None:
-    for lineno, reason in result.invalid[:MAX_INVALID_SHOWN]:
-        click.echo(f"invalid line {lineno}: {reason}", err=True)
-    hidden = len(result.invalid) - MAX_INVALID_SHOWN
-    if hidden > 0:
-        click.echo(f"... and {hidden} more invalid lines (see --invalid FILE)", err=True)
+def _no_events_why(result: ReplayResult) -> str:
+    if result.invalid:
+        return f" ({count_text(len(result.invalid), 'invalid line')}, no valid one)"
+    return " (the input is empty)"
+
+
+def _is_stdout(output: IO[bytes] | None) -> bool:
+    """Whether an output option was given ``-``: the summary would be mixed into it."""
+    return output is not None and _name(output) == "<stdout>"
+
+
+def _name(output: IO[bytes]) -> str:
+    return str(getattr(output, "name", "<stdout>"))  # a stream without a name: not a file
 
 
 @click.command("generate")
 @POLICY
-@click.option("--tickets", type=click.IntRange(min=1), default=1000, show_default=True)
-@click.option("--seed", type=int, default=1, show_default=True)
 @click.option(
-    "--start", default="2026-11-02T00:00:00Z", show_default=True, help="First ticket time."
+    "--tickets",
+    type=click.IntRange(min=1),
+    default=1000,
+    show_default=True,
+    help="Tickets to generate.",
 )
-@click.option("--per-hour", type=click.FloatRange(min=0.01), default=120.0, show_default=True)
+@click.option(
+    "--seed", type=int, default=1, show_default=True, help="Random seed: same seed, same log."
+)
+@click.option(
+    "--start",
+    metavar="TIME",
+    default="2026-11-02T00:00:00Z",
+    show_default=True,
+    callback=_valid_start,
+    help=f"Creation time of the first ticket, {TIME_FORMAT}.",
+)
+@click.option(
+    "--per-hour",
+    type=click.FloatRange(min=0.01),
+    default=120.0,
+    show_default=True,
+    help="New tickets an hour, on average.",
+)
 @click.option("--messy", is_flag=True, help="Add duplicates, late events and invalid lines.")
 @click.option(
-    "-o", "--output", type=click.File("wb"), default="-", help="Output JSONL (default stdout)."
+    "-o", "--output", type=click.File("wb"), default="-", help="Output JSONL (default: stdout)."
 )
 def generate_command(
     policy_path: str | None,
@@ -128,7 +185,7 @@ def generate_command(
             output.write(orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE))
 
 
-@click.group("policy")
+@click.group("policy", cls=CommandGroup)
 def policy_group() -> None:
     """Inspect SLA policies."""
 
@@ -136,17 +193,27 @@ def policy_group() -> None:
 @policy_group.command("check")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 def policy_check(path: str) -> None:
-    """Validate a policy file and print its targets."""
+    """Validate a policy file and print its targets as written."""
+    from slamon.adapters.policy_yaml import written_targets  # noqa: PLC0415
+
     policy = load_policy(path)
     click.echo(f"policy {policy.name!r} is valid")
-    click.echo(render_policy(policy))
+    click.echo(render_policy(policy, written_targets(path)))
 
 
-def render_policy(policy: SlaPolicy) -> str:
-    """The policy's targets as a table: one row per priority, one column per SLA."""
+def render_policy(policy: SlaPolicy, written: Mapping[tuple[str, str], str] | None = None) -> str:
+    """The policy's targets as a table: one row per priority, one column per SLA.
+
+    ``written``: the targets' text in the file, shown as is: the normal form of ``24h`` is
+    ``1d``, which on an 8-hour office calendar is misread as one working day, not three.
+    """
     rows = [f"{'':4} {'calendar':10} " + " ".join(f"{s:>16}" for s in SLAS)]
     for priority in PRIORITIES:
-        targets = " ".join(f"{format_duration(policy.target_ns(priority, s)):>16}" for s in SLAS)
+        texts = [
+            written[priority, s] if written else format_duration(policy.target_ns(priority, s))
+            for s in SLAS
+        ]
+        targets = " ".join(f"{text:>16}" for text in texts)
         rows.append(f"{priority:4} {policy.calendar(priority).name:10} {targets}")
     extra: dict[str, Any] = {"warn_at": float(policy.warn_at), "pause": sorted(policy.pause)}
     rows.append(" ".join(f"{k}={v}" for k, v in extra.items()))

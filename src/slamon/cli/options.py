@@ -26,6 +26,29 @@ from slamon.worker.settings import Topics, WorkerSettings
 
 DEFAULTS = WorkerSettings()
 DEFAULT_TOPICS = Topics()
+LOG_LEVELS = ("debug", "info", "warning", "error")
+MAX_INVALID_SHOWN = 20  # invalid lines listed on stderr; the count covers the rest
+
+
+class CommandGroup(click.Group):
+    """A group whose commands' --help name their SLAMON_* variables, and whose command
+    list gives each command's first sentence whole (wrapped), never cut with "..."."""
+
+    def add_command(self, cmd: click.Command, name: str | None = None) -> None:
+        for param in cmd.params:
+            if isinstance(param, click.Option) and param.envvar:
+                param.show_envvar = True
+        super().add_command(cmd, name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = []
+        for name in self.list_commands(ctx):
+            command = self.get_command(ctx, name)
+            if command is not None and not command.hidden:
+                rows.append((name, command.get_short_help_str(limit=1000)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
 
 
 def load_policy(path: str | None) -> SlaPolicy:
@@ -36,6 +59,26 @@ def load_policy(path: str | None) -> SlaPolicy:
         return load_policy_or_default(path)
     except (PolicyError, OSError) as exc:
         raise click.ClickException(f"bad policy: {exc}") from None
+
+
+def report_invalid(source: str, invalid: list[tuple[int, str]], more_hint: str = "") -> None:
+    """``file:line: invalid event: reason`` on stderr for the first MAX_INVALID_SHOWN lines."""
+    for lineno, reason in invalid[:MAX_INVALID_SHOWN]:
+        click.echo(f"{source}:{lineno}: invalid event: {reason}", err=True)
+    hidden = len(invalid) - MAX_INVALID_SHOWN
+    if hidden > 0:
+        more = count_text(hidden, "more invalid line")
+        click.echo(f"{source}: ... and {more}{more_hint}", err=True)
+
+
+def count_text(count: int, what: str) -> str:
+    """``1 invalid line``, ``3 invalid lines``."""
+    return f"{count} {what}{'' if count == 1 else 's'}"
+
+
+def source_name(stream: object) -> str:
+    """What to call an input stream in messages: its file name, ``<stdin>`` for ``-``."""
+    return str(getattr(stream, "name", "<stdin>"))
 
 
 def duration_s(_ctx: click.Context, _param: click.Parameter, value: str) -> float:
