@@ -285,7 +285,7 @@ broker_pid() {
     [[ -f $PIDFILE ]] || return 1
     pid=$(<"$PIDFILE")
     [[ $pid =~ ^[0-9]+$ ]] || return 1
-    args=$(ps -p "$pid" -o args= 2>/dev/null) || return 1
+    args=$(ps -ww -p "$pid" -o args= 2>/dev/null) || return 1  # -ww: COLUMNS would cut it
     [[ $args == *"kafka.Kafka $CONFIG"* ]] || return 1
     echo "$pid"
 }
