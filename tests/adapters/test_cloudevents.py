@@ -261,3 +261,66 @@ def test_binary_data_with_nan_says_so() -> None:
     assert info.value.reason == (
         "data is not valid JSON: NaN and Infinity are not JSON numbers (at character 13)"
     )
+
+
+# -- data_base64 and partitionkey: what the CloudEvents SDK (2.2, Kafka binding) sends -----
+# cloudevents.core.bindings.kafka.to_structured(CloudEvent(attrs, b'{"priority": "P2"}'),
+# JSONFormat()) with a partitionkey extension: key T-1, this value (bytes data: data_base64).
+SDK_STRUCTURED_BYTES = (
+    b'{"id": "e-1", "type": "ticket.created", "source": "/platform/acme", "subject": "T-1", '
+    b'"time": "2026-11-24T08:00:00Z", "partitionkey": "T-1", "specversion": "1.0", '
+    b'"data_base64": "eyJwcmlvcml0eSI6ICJQMiJ9"}'
+)
+
+
+def test_structured_data_base64_from_the_sdk_is_decoded() -> None:
+    """The SDK's structured event with bytes data decodes to the same Event as ``data``."""
+    event = decode_record(b"T-1", SDK_STRUCTURED_BYTES, [("content-type", b"x")], 3)
+    as_data = orjson.loads(SDK_STRUCTURED_BYTES)
+    as_data["data"] = {"priority": "P2"}
+    del as_data["data_base64"]
+    assert event == decode_record(b"T-1", orjson.dumps(as_data), [], 3)
+    assert (event.priority, event.service) == ("P2", "remote")
+
+
+@pytest.mark.parametrize(
+    ("fields", "reason"),
+    [
+        ({"data_base64": "not base64!"}, "data_base64 is not valid base64"),
+        ({"data_base64": 42}, "data_base64 must be a base64 string"),
+        ({"data_base64": "cHJpb3JpdHk9UDE="},  # priority=P1
+         ("data_base64 does not hold JSON: unexpected character, expected a JSON value "
+          "(at character 0)")),
+        ({"data_base64": "/w=="}, "data_base64 does not hold JSON: invalid UTF-8 at byte 0"),
+        ({"data_base64": "WzFd"}, "data must be a JSON object"),  # [1]
+        ({"data_base64": "e30=", "data": {"priority": "P1"}},
+         "data and data_base64 are both set (an event carries one)"),
+    ],
+)  # fmt: skip
+def test_bad_data_base64_says_what_is_wrong(fields: dict[str, Any], reason: str) -> None:
+    """Not base64, not JSON, not an object, or next to ``data``: the reason says which,
+    never the misleading ``data.priority is required``."""
+    record = {k: v for k, v in created().items() if k != "data"} | fields
+    with pytest.raises(InvalidEvent) as info:
+        decode_record(b"T1", orjson.dumps(record), [], 0)
+    assert info.value.reason == reason
+
+
+def test_a_null_data_base64_is_no_data() -> None:
+    """``data_base64: null`` is absent, like ``data: null``: ``data`` decides."""
+    record = created(data_base64=None)
+    assert decode_record(b"T1", orjson.dumps(record), [], 42) == EXPECTED
+
+
+def test_partitionkey_is_not_read_the_record_key_must_be_the_ticket_id() -> None:
+    """The worker reads the record key, not the partitionkey attribute: the SDK's Kafka
+    binding copies partitionkey into the key (so partitionkey = subject works), but a
+    record whose key is missing or differs is invalid, whatever partitionkey says."""
+    record = created(partitionkey="T1")
+    assert decode_record(b"T1", orjson.dumps(record), [], 42) == EXPECTED
+    with pytest.raises(InvalidEvent, match="record key None must be the ticket id 'T1'"):
+        decode_record(None, orjson.dumps(record), [], 0)
+    headers = [*BINARY_HEADERS, ("ce_partitionkey", b"T1")]
+    value = orjson.dumps({"priority": "P1", "service": "onsite"})
+    with pytest.raises(InvalidEvent, match="record key 'other' must be the ticket id 'T1'"):
+        decode_record(b"other", value, headers, 0)

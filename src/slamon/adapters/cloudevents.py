@@ -1,8 +1,10 @@
 """CloudEvents on Kafka: ticket events in (structured or binary mode), alerts out.
 
-Structured mode: the record value is the whole event as JSON. Binary mode (the
-CloudEvents Kafka protocol binding): attributes travel as ``ce_*`` headers and
-the value is ``data``. Both end in the same validation (``parse_event``).
+Structured mode: the record value is the whole event as JSON (``data``, or
+``data_base64`` decoded as JSONL lines are). Binary mode (the CloudEvents Kafka
+protocol binding): attributes travel as ``ce_*`` headers and the value is ``data``.
+Both end in the same validation (``parse_event``). The key is read, never the
+``partitionkey`` extension (the binding's way for a producer to set the key).
 
 A record over ``MAX_RECORD_BYTES`` (key + value + headers) is invalid before any
 parsing; the key must be valid UTF-8 (never replaced with U+FFFD, which would make
