@@ -15,7 +15,7 @@ from rich.console import Console
 from slamon.adapters.cloudevents import encode_alert, encode_outcome
 from slamon.adapters.jsonl import decode_line
 from slamon.adapters.metrics import EngineCollector, SlaMetrics
-from slamon.core.decisions import Outcome, Status
+from slamon.core.decisions import Alert, AlertType, Outcome, Status
 from slamon.core.live import LiveEngine
 from slamon.core.timefmt import NS_PER_S
 from slamon.terminal.board import BoardState, render, status_line
@@ -155,3 +155,13 @@ def test_the_status_line_sums_the_board_for_a_log() -> None:
     assert "input 4 records" in line
     assert "breached 1 (first_response 1, onsite_arrival 0, resolution 0)" in line
     assert line.endswith("met 1")
+
+
+def test_the_latest_alerts_are_the_newest_instants_whatever_the_partition_order() -> None:
+    """Partitions read one after the other: the newest first; a redelivered alert once."""
+    state = BoardState(recent=3)
+    for minute in (5, 1, 9, 3, 7, 2, 8, 4, 6, 0) * 2:
+        alert = Alert(f"id{minute}", AlertType.BREACHED, f"T{minute}", "resolution", "P2",
+                      instant(minute), instant(minute))  # fmt: skip
+        state.alert(encode_alert(alert, instant(minute)))
+    assert [a.ticket for a in state.alerts()] == ["T9", "T8", "T7"]

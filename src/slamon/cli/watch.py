@@ -180,7 +180,8 @@ class _Live:
 
         from slamon.terminal.board import render  # noqa: PLC0415
 
-        with Live(console=self.console, auto_refresh=False) as live:
+        # transient, as top: the board is cleared when the watch ends
+        with Live(console=self.console, auto_refresh=False, transient=True) as live:
             while True:
                 await self._tick(followers)
                 live.update(render(self.state, self.url, self.progress()), refresh=True)

@@ -39,7 +39,8 @@ class BoardState:
     def __init__(self, recent: int = 8) -> None:
         self.scrapes: deque[Snapshot] = deque()  # the last RATE_WINDOW_S of them
         self.problem: str | None = None  # why the latest scrape failed
-        self.alerts: deque[AlertView] = deque(maxlen=recent)
+        self.recent = recent
+        self._alerts: list[AlertView] = []
         self.durations: dict[Pair, Sketch] = {}
         self.targets: dict[Pair, float] = {}
         self.counted: dict[tuple[str, str], None] = {}  # insertion-ordered set
@@ -59,8 +60,15 @@ class BoardState:
 
     def alert(self, value: bytes | None) -> None:
         alert = parse_alert(value)
-        if alert is not None:
-            self.alerts.appendleft(alert)
+        # delivery is at least once: a redelivered alert (same id) is listed once
+        if alert is not None and all(a.id != alert.id for a in self._alerts):
+            self._alerts.append(alert)
+            if len(self._alerts) > 4 * self.recent:
+                self._alerts = self.alerts()
+
+    def alerts(self) -> list[AlertView]:
+        """The ``recent`` latest alerts by instant, newest first (partitions interleave)."""
+        return sorted(self._alerts, key=lambda a: a.at, reverse=True)[: self.recent]
 
     def outcome(self, value: bytes | None) -> None:
         outcome = parse_outcome(value)
@@ -152,13 +160,14 @@ def alerts_table(state: BoardState) -> Table:
                   title="latest alerts", title_style="bold")  # fmt: skip
     for name in ("at (UTC)", "alert", "SLA", "prio", "ticket", "detected after"):
         table.add_column(name, justify="right" if name == "detected after" else "left")
-    for alert in state.alerts:
+    alerts = state.alerts()
+    for alert in alerts:
         table.add_row(
             clock_text(alert.at)[11:], Text(alert.label, style=COLOURS.get(alert.type, "")),
             alert.sla.replace("_", " "), alert.priority, alert.ticket,
             seconds_text(alert.delay / 1e9),
         )  # fmt: skip
-    if not state.alerts:
+    if not alerts:
         table.add_row(Text("none yet", style="dim"))
     return table
 

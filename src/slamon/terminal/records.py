@@ -31,6 +31,7 @@ COLOURS: dict[str, str] = {  # alert types and outcome statuses
 class AlertView:
     """An alert CloudEvent: what, which ticket and SLA, when, and how late it was seen."""
 
+    id: str
     type: str
     ticket: str
     sla: str
@@ -70,8 +71,9 @@ def parse_alert(value: bytes | None) -> AlertView | None:
         data = event["data"]
         at = parse_rfc3339(data["at"])
         detected = parse_rfc3339(data["detected_at"])
-        return AlertView(str(event["type"]), str(event["subject"]), str(data["sla"]),
-                         str(data["priority"]), at, max(0, detected - at))  # fmt: skip
+        return AlertView(str(event["id"]), str(event["type"]), str(event["subject"]),
+                         str(data["sla"]), str(data["priority"]), at,
+                         max(0, detected - at))  # fmt: skip
     except (KeyError, TypeError, ValueError):
         return None
 
