@@ -1,47 +1,78 @@
 #!/usr/bin/env bash
-# The demo: a local Kafka, one slamon worker and live simulated traffic, for
-# DEMO_DURATION (default 3m); alerts are printed as they happen. Stops by itself.
+# The demo: a local Kafka, one slamon worker and live simulated traffic for DEMO_DURATION
+# (default 3m), shown on a live board (`slamon watch`), then a summary table. Stops by itself;
+# Ctrl-C stops it early. Every run has its own consumer group and topics (slamon-demo-<time>),
+# so nothing of an earlier run comes back. Not on a terminal (CI, a file): plain text.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=.venv/bin
 DURATION=${DEMO_DURATION:-3m}
 PORT=${SLAMON_WEB_PORT:-6066}
 POLICY=deploy/demo-policy.yaml
-RUN=var/demo
+RUN_ID=slamon-demo-$(date -u +%Y%m%d-%H%M%S)
+RUN=var/demo/$RUN_ID
+URL=http://127.0.0.1:$PORT/metrics
+TOPICS=(--alerts-topic "$RUN_ID.alerts" --outcomes-topic "$RUN_ID.outcomes")
+STARTED=$SECONDS
+
+PIDS=()
+stop() {
+    [ ${#PIDS[@]} -eq 0 ] && return
+    echo "stopping the worker and the simulator"
+    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+    for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+    PIDS=()
+}
+trap stop EXIT
+trap 'echo; echo "interrupted"; exit 130' INT TERM
+
+rm -rf var/demo  # earlier runs' table stores: their consumer groups are never used again
 mkdir -p "$RUN"
-
-bash deploy/kafka/kafka.sh up
-"$BIN/slamon" worker --policy "$POLICY" --app-id slamon-demo --web-port "$PORT" \
-    --data-dir "$RUN/worker" --log-format json >"$RUN/worker.log" 2>&1 &
-WORKER=$!
-cleanup() { kill "$WORKER" 2>/dev/null || true; wait "$WORKER" 2>/dev/null || true; }
-trap cleanup EXIT
-
-for _ in $(seq 1 120); do
-    curl -fs "http://127.0.0.1:$PORT/readyz" >/dev/null 2>&1 && break
-    kill -0 "$WORKER" 2>/dev/null || { echo "worker failed, see $RUN/worker.log" >&2; exit 1; }
-    sleep 0.5
-done
-
-cat <<MSG
-
-slamon demo: worker ready, simulating ticket traffic for $DURATION (policy $POLICY).
-  metrics     http://127.0.0.1:$PORT/metrics      (readiness: /readyz)
-  alerts      $BIN/slamon tail slamon.alerts --brief
-  outcomes    $BIN/slamon tail slamon.outcomes
-  worker log  $RUN/worker.log
-Breach and at-risk alerts follow as deadlines pass (no event needed):
-
-MSG
-"$BIN/slamon" simulate --policy "$POLICY" --rate 2 --duration "$DURATION" &
-SIM=$!
-"$BIN/slamon" tail slamon.alerts --brief &
-TAIL=$!
-wait "$SIM" || true
-sleep 2
-kill "$TAIL" 2>/dev/null || true
-wait "$TAIL" 2>/dev/null || true
+echo "slamon demo $RUN_ID: $DURATION of simulated tickets, policy $POLICY"
 echo
-echo "summary (from /metrics):"
-curl -fs "http://127.0.0.1:$PORT/metrics" \
-    | grep -E '^slamon_(events_total|alerts_total|open_tickets)' | grep -v ' 0.0$' | sort
+echo "[1/4] Kafka on 127.0.0.1:9092"
+bash deploy/kafka/kafka.sh up
+
+echo "[2/4] worker: topics $RUN_ID.*, consumer group $RUN_ID, log $RUN/worker.log"
+"$BIN/slamon" worker --policy "$POLICY" --app-id "$RUN_ID" --web-port "$PORT" \
+    --data-dir "$RUN/worker" --partitions 3 --log-format json \
+    --events-topic "$RUN_ID.ticket-events" --alerts-topic "$RUN_ID.alerts" \
+    --outcomes-topic "$RUN_ID.outcomes" --dead-letter-topic "$RUN_ID.dead-letter" \
+    >"$RUN/worker.log" 2>&1 &
+WORKER=$!
+PIDS+=("$WORKER")
+echo "      creating its topics, joining the consumer group, recovering its tables..."
+waited=0
+until curl -fs "http://127.0.0.1:$PORT/readyz" >/dev/null 2>&1; do
+    if ! kill -0 "$WORKER" 2>/dev/null; then
+        echo "the worker stopped; the end of $RUN/worker.log:" >&2
+        tail -n 5 "$RUN/worker.log" >&2
+        exit 1
+    fi
+    if [ $waited -ge 240 ]; then
+        echo "the worker is not ready after 120s; see $RUN/worker.log" >&2
+        exit 1
+    fi
+    sleep 0.5
+    waited=$((waited + 1))
+    [ $((waited % 10)) -eq 0 ] && echo "      still starting ($((waited / 2))s)"
+done
+echo "      ready after $((waited / 2))s: $URL (readiness /readyz)"
+
+echo "[3/4] simulating 2 new tickets a second for $DURATION (log $RUN/simulate.log)"
+echo "      alerts as lines: $BIN/slamon tail $RUN_ID.alerts --brief"
+"$BIN/slamon" simulate --policy "$POLICY" --events-topic "$RUN_ID.ticket-events" \
+    --rate 2 --duration "$DURATION" >"$RUN/simulate.log" 2>&1 &
+SIM=$!
+PIDS+=("$SIM")
+"$BIN/slamon" watch --metrics-url "$URL" "${TOPICS[@]}" --for "$DURATION"
+wait "$SIM" || { echo "the simulator failed: $(tail -n 1 "$RUN/simulate.log")" >&2; exit 1; }
+PIDS=("$WORKER")
+echo "      $(tail -n 1 "$RUN/simulate.log")"
+sleep 2  # the worker handles the last events
+
+echo
+echo "[4/4] summary of $RUN_ID after $((SECONDS - STARTED))s"
+"$BIN/slamon" watch --metrics-url "$URL" "${TOPICS[@]}" --from-beginning --once
+stop
+echo "Kafka keeps running (make kafka-down); this run's topics stay: $RUN_ID.*"
