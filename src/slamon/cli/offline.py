@@ -83,7 +83,11 @@ def replay_command(
     invalid_path: IO[bytes] | None,
     progress: bool | None,
 ) -> None:
-    """Replay a JSONL event log (or - for stdin) and report SLA outcomes."""
+    """Replay a JSONL event log (or - for stdin) and report SLA outcomes.
+
+    The summary goes to stdout, with output files too (not when one of them is -);
+    invalid lines are listed on stderr as FILE:LINE: invalid event: reason.
+    """
     policy = load_policy(policy_path)
     show_progress = sys.stderr.isatty() if progress is None else progress
 
