@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
@@ -37,12 +37,17 @@ POLICY = small_policy()
 class Harness:
     """The service as the composition root builds it, wired to fakes."""
 
-    def __init__(self, now: int | None = None, table: dict[bytes, bytes] | None = None) -> None:
+    def __init__(
+        self,
+        now: int | None = None,
+        table: dict[bytes, bytes] | None = None,
+        flush: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
         self.table: dict[bytes, bytes] = {} if table is None else table
         self.alerts, self.outcomes = ListSink(), ListSink()
         self.dead_letter, self.ticks = ListSink(), ListSink()
         self.clock = ManualClock(ns(0) if now is None else now)
-        outputs = Outputs(self.alerts, self.outcomes, self.dead_letter, self.ticks)
+        outputs = Outputs(self.alerts, self.outcomes, self.dead_letter, self.ticks, flush)
         built = build_service(POLICY, SETTINGS, outputs=outputs, table=self.table,
                               clock=self.clock)  # fmt: skip
         self.service, self.registry = built.service, built.registry
@@ -591,3 +596,82 @@ async def test_event_data_never_becomes_metric_labels_logs_or_output_fields() ->
     text = outputs.decode() + repr(logs)
     assert len(secrets) == 10_000
     assert re.search(r"@example\.com|\+34 600|Cliente|Calle|region-", text) is None
+
+
+# -- writes a recovery may undo --------------------------------------------------------------
+class GatedFlush:
+    """A flush that returns only once ``open()`` is called: an outbox waiting on a broker."""
+
+    def __init__(self) -> None:
+        self.gate = asyncio.Event()
+        self.gate.set()
+
+    async def __call__(self) -> None:
+        await self.gate.wait()
+
+
+def responded(ticket: str = "A", minute: float = 4) -> dict[str, Any]:
+    return EventLog().add("ticket.responded", ticket, at(minute), id=f"r-{ticket}")
+
+
+@pytest.mark.asyncio
+async def test_a_recovery_that_replays_an_older_snapshot_keeps_the_latest_write() -> None:
+    """A's response is stored but its flush waits (broker down) when partition 0 is revoked;
+    the recovery replays A's older snapshot. The rebuild uses the latest write, and the
+    agent is asked (a persist tick) to store it again, locally and in the changelog."""
+    flush = GatedFlush()
+    h = Harness(flush=flush)
+    await h.service.handle(event_record(created("A"), partition=0))
+    await h.service.flush()  # delivered: settled
+    older = h.table[b"A"]
+    await h.service.handle(event_record(responded("A"), partition=0, offset=1))
+    flush.gate.clear()
+    waiting = asyncio.create_task(h.service.flush())
+    await asyncio.sleep(0)
+    h.service.on_revoked({0})
+    h.table[b"A"] = older  # what Faust's changelog replay did, before the delivery
+    flush.gate.set()
+    await waiting
+    assert len(h.service.unsettled) == 1  # revoked meanwhile: no proof it beat the replay
+    with structlog.testing.capture_logs() as logs:
+        await h.service.on_recovered({0})
+    assert [e.type for e in h.service.engine.tickets["A"].events] == [
+        "ticket.created",
+        "ticket.responded",
+    ]
+    assert [(s.key, s.value, s.partition) for s in h.ticks.sent] == [(b"A", b"persist", 0)]
+    assert [e["tickets"] for e in logs if e["event"].startswith("recovery replayed")] == [1]
+    assert len(h.service.unsettled) == 0  # the recovery's own flush settled it
+
+
+@pytest.mark.asyncio
+async def test_writes_a_clean_flush_delivered_are_settled_and_the_table_is_trusted() -> None:
+    """Delivered before the revocation: the recovered table is right, nothing is overlaid."""
+    h = Harness(flush=GatedFlush())
+    await h.service.handle(event_record(created("A"), partition=0))
+    await h.service.handle(event_record(responded("A"), partition=0, offset=1))
+    assert len(h.service.unsettled) == 1
+    await h.service.flush()
+    assert len(h.service.unsettled) == 0
+    h.service.on_revoked({0})
+    await h.service.on_recovered({0})
+    assert len(h.service.engine.tickets["A"].events) == 2
+    assert h.ticks.sent == []
+
+
+@pytest.mark.asyncio
+async def test_an_expiry_a_recovery_undid_is_not_resurrected() -> None:
+    """A's snapshot deleted (expired) but not yet delivered; the replay brings it back:
+    A is not rebuilt, and an expire tick deletes it again."""
+    h = Harness(flush=GatedFlush())
+    await h.service.handle(event_record(created("A"), partition=2))
+    await h.service.flush()
+    snapshot_a = h.table[b"A"]
+    await h.service.handle(Record(topic=TICKS, partition=2, offset=0, key=b"A",
+                                  value=b"expire"))  # fmt: skip
+    assert b"A" not in h.table
+    h.service.on_revoked({2})
+    h.table[b"A"] = snapshot_a
+    await h.service.on_recovered({2})
+    assert "A" not in h.service.engine.tickets
+    assert [(s.key, s.value, s.partition) for s in h.ticks.sent] == [(b"A", b"expire", 2)]

@@ -22,10 +22,12 @@ import structlog
 from slamon.adapters.cloudevents import decode_record, encode_alert, encode_outcome
 from slamon.adapters.metrics import SlaMetrics
 from slamon.core.decisions import Alert, AlertType, Outcome
+from slamon.core.engine import Ticket
 from slamon.core.events import InvalidEvent
 from slamon.core.live import LiveEngine, Rejected, Snapshot
 from slamon.core.text import clip
 from slamon.core.timefmt import NS_PER_S, format_rfc3339
+from slamon.worker.unsettled import UnsettledWrites
 
 log = structlog.get_logger("slamon.worker")
 
@@ -107,6 +109,7 @@ class SlaService:
         self.clock = clock
         self.ready = False
         self._revocations = 0  # a rebuild in progress stops when this moves
+        self.unsettled = UnsettledWrites()
         self.positions: dict[int, int] = {}  # input partition -> next offset to process
         self._next_expiry = 0
         self._last_event_ns = 0
@@ -148,9 +151,7 @@ class SlaService:
         await self._emit_outcomes(now)
         ticket = self.engine.tickets.get(event.ticket_id)
         if ticket is not None:
-            self.table[event.ticket_id.encode()] = orjson.dumps(
-                self.engine.export(ticket).to_list()
-            )
+            self._store(event.ticket_id.encode(), record.partition, ticket)
         if self.board is not None:
             self.board.flush(record.partition, now)
         self.metrics.event("processed")
@@ -165,7 +166,7 @@ class SlaService:
     async def _handle_tick(self, record: Record) -> None:
         key = record.key or b""
         if record.value == TICK_EXPIRE:
-            self.table.pop(key, None)
+            self._store(key, record.partition, None)
             return
         if record.value == TICK_BOARD:
             if self.board is not None:
@@ -173,7 +174,17 @@ class SlaService:
             return
         ticket = self.engine.tickets.get(key.decode())
         if ticket is not None:
-            self.table[key] = orjson.dumps(self.engine.export(ticket).to_list())
+            self._store(key, record.partition, ticket)
+
+    def _store(self, key: bytes, partition: int, ticket: Ticket | None) -> None:
+        """Write (None: delete) a ticket's snapshot; unsettled until a flush delivers it."""
+        if ticket is None:
+            self.table.pop(key, None)
+            self.unsettled.record(key, partition, None)
+        else:
+            value = orjson.dumps(self.engine.export(ticket).to_list())
+            self.table[key] = value
+            self.unsettled.record(key, partition, value)
 
     async def _dead_letter(self, record: Record, reason: str, result: str = "invalid") -> None:
         self.metrics.event(result)
@@ -240,7 +251,10 @@ class SlaService:
     async def flush(self) -> None:
         """Hand buffered output records to the producer (sinks may batch)."""
         if self._flush is not None:
+            revocations, upto = self._revocations, self.unsettled.mark()
             await self._flush()
+            if self._revocations == revocations:  # delivered before any later recovery
+                self.unsettled.settle(upto)
 
     # -- the clock -----------------------------------------------------------------------
     async def tick(self) -> float:
@@ -304,7 +318,10 @@ class SlaService:
         self.engine.drop({t.shard for t in self.engine.tickets.values()} - active)
         restored = failed = 0
         revocations = self._revocations
-        for count, (key, value) in enumerate(list(self.table.items()), 1):
+        items = dict(self.table.items())
+        undone = self.unsettled.overlay(items, active)
+        self.unsettled.keep_only(active)
+        for count, (key, value) in enumerate(list(items.items()), 1):
             if count % RESTORE_SLICE == 0:
                 await asyncio.sleep(0)
                 if self._revocations != revocations:
@@ -325,6 +342,7 @@ class SlaService:
             for alert in alerts:
                 await self._emit(alert, now, by_clock=True)
             restored += 1
+        await self._rewrite(undone)
         await self._emit_outcomes(now)
         await self.flush()
         self.ready = True
@@ -337,6 +355,22 @@ class SlaService:
             snapshots_failed=failed,
             tickets=len(self.engine.tickets),
         )
+
+    async def _rewrite(self, undone: list[bytes]) -> None:
+        """Have the agent store again the writes the recovery undid (local store and
+        changelog), through the ticks topic: tables are written from a stream only."""
+        if not undone:
+            return
+        log.warning("recovery replayed older snapshots over unsettled writes; kept the latest",
+                    tickets=len(undone))  # fmt: skip
+        for key in undone:
+            ticket = self.engine.tickets.get(key.decode())
+            if ticket is not None:
+                await self.ticks.send(key=key, value=TICK_PERSIST, partition=ticket.shard)
+            else:  # deleted (expired) after the snapshot the recovery brought back
+                partition = self.unsettled.partition_of(key)
+                if partition is not None:
+                    await self.ticks.send(key=key, value=TICK_EXPIRE, partition=partition)
 
     def lag(self, highwater: Callable[[int], int | None]) -> dict[int, int]:
         lags = {}
