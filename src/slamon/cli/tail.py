@@ -74,7 +74,7 @@ class BriefLines:
 
     HEADERS: ClassVar[dict[str, str]] = {
         "alert": f"{'at (UTC)':<19}  {'alert':<9}  {'sla':<14}  {'prio':<4}  {'ticket':<24}  delay",
-        "outcome": f"{'ticket':<24}  {'sla':<14}  {'prio':<4}  {'status':<8}  elapsed / target",
+        "outcome": f"{'ticket':<24}  {'sla':<14}  {'prio':<4}  {'status':<14}  elapsed / target",
         "dead letter": f"{'source':<32}  reason  |  record",
     }
 
@@ -108,7 +108,7 @@ class BriefLines:
             )
         outcome = parse_outcome(value)
         if outcome is not None:
-            status = click.style(f"{outcome.status:<8}", fg=COLOURS.get(outcome.status))
+            status = click.style(f"{outcome.status:<14}", fg=COLOURS.get(outcome.status))
             return "outcome", (
                 f"{outcome.ticket:<24}  {outcome.sla:<14}  {outcome.priority:<4}  {status}  "
                 f"{seconds_text(outcome.elapsed_s)} / {seconds_text(outcome.target_s)}"
