@@ -89,11 +89,12 @@ def watch_command(
     run_for: float | None,
     once: bool,
 ) -> None:
-    """Show a worker's SLA board: per priority and SLA open, at risk, breached, met,
-    compliance, p80 against the target; input rate; the latest alerts and their delay.
+    """Show a live SLA board of a worker: per priority and SLA, and the latest alerts.
 
-    Counts come from /metrics, p80 and alerts from the output topics. On a terminal the
-    board redraws in place; otherwise a status line is printed every 10 s.
+    Open, at risk, breached, met and compliance come from /metrics, p80 against the target
+    from the outcomes topic, the latest alerts (with how late each was detected) from the
+    alerts topic. On a terminal the board redraws in place; otherwise a status line is
+    printed every 10 s.
     """
     from rich.console import Console  # noqa: PLC0415
 

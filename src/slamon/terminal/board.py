@@ -16,8 +16,10 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from slamon.core.durations import format_duration
 from slamon.core.policy import PRIORITIES, SLAS
 from slamon.core.sketch import Sketch
+from slamon.core.timefmt import NS_PER_S
 from slamon.terminal.records import (
     COLOURS,
     AlertView,
@@ -121,8 +123,8 @@ def header(state: BoardState, source: str, progress: tuple[float, float] | None)
     line.append(f"  {clock_text(time.time_ns())[11:]} UTC", style="dim")
     if progress is not None:
         done, total = progress
-        line.append(f"  {seconds_text(round(min(done, total)))} of {seconds_text(total)}",
-                    style="cyan")  # fmt: skip
+        elapsed = format_duration(int(min(done, total)) * NS_PER_S)
+        line.append(f"  {elapsed} of {seconds_text(total)}", style="cyan")
     return line
 
 
