@@ -16,9 +16,14 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	touch $@
 
-# The demo: local Kafka + a worker + live simulated traffic for DEMO_DURATION (3m).
+# The demo: local Kafka + a worker + live simulated traffic for DEMO_DURATION (3m), on a
+# live board; each run has its own topics. demo-reset deletes earlier runs' (docs/demo.md).
+.PHONY: demo-reset
 demo: $(STAMP)
 	bash deploy/demo.sh
+
+demo-reset: $(STAMP)
+	bash deploy/demo.sh reset
 
 # Replay the bundled example log with the default policy and print the summary.
 replay-demo: $(STAMP)

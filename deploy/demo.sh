@@ -3,9 +3,37 @@
 # (default 3m), shown on a live board (`slamon watch`), then a summary table. Stops by itself;
 # Ctrl-C stops it early. Every run has its own consumer group and topics (slamon-demo-<time>),
 # so nothing of an earlier run comes back. Not on a terminal (CI, a file): plain text.
+# `deploy/demo.sh reset` (`make demo-reset`) deletes earlier runs' topics and table stores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=.venv/bin
+
+if [ "${1:-}" = reset ]; then
+    "$BIN/python" - <<'PY'
+import asyncio
+
+from aiokafka.errors import KafkaError
+
+from slamon.adapters.kafka import admin_client
+from slamon.adapters.kafka_security import KafkaSecurity
+
+
+async def reset() -> None:
+    async with admin_client("127.0.0.1:9092", KafkaSecurity()) as admin:
+        names = [t for t in await admin.list_topics() if t.startswith("slamon-demo-")]
+        if names:
+            await admin.delete_topics(names)
+    print(f"deleted {len(names)} topics of earlier demo runs (slamon-demo-*)")
+
+
+try:
+    asyncio.run(reset())
+except KafkaError as exc:
+    raise SystemExit(f"demo reset: Kafka at 127.0.0.1:9092: {exc}") from None
+PY
+    rm -rf var/demo
+    exit
+fi
 DURATION=${DEMO_DURATION:-3m}
 PORT=${SLAMON_WEB_PORT:-6066}
 POLICY=deploy/demo-policy.yaml
