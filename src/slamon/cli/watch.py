@@ -127,9 +127,9 @@ def scrape(state: BoardState, url: str) -> bool:
 
 
 async def _summary(
-    state: BoardState, url: str, broker: str, security: KafkaSecurity,
-    topics: Handlers,
-) -> None:  # fmt: skip
+    state: BoardState, url: str, broker: str, security: KafkaSecurity, topics: Handlers
+) -> None:
+    """One scrape, and every record of the topics so far."""
     from slamon.adapters.kafka import read_topic  # noqa: PLC0415
 
     if not await asyncio.to_thread(scrape, state, url):
@@ -155,9 +155,8 @@ class _Live:
         return self.run_for is not None and time.monotonic() - self.started >= self.run_for
 
     async def main(
-        self, broker: str, security: KafkaSecurity,
-        topics: Handlers, from_beginning: bool,
-    ) -> None:  # fmt: skip
+        self, broker: str, security: KafkaSecurity, topics: Handlers, from_beginning: bool
+    ) -> None:
         followers = [asyncio.create_task(_follow(broker, security, topic, handle, from_beginning))
                      for topic, handle in topics.items()]  # fmt: skip
         try:
@@ -172,8 +171,9 @@ class _Live:
 
     async def _tick(self, followers: list[asyncio.Task[None]]) -> None:
         for task in followers:  # a Kafka error in a follower ends the watch, with its message
-            if task.done() and task.exception() is not None:
-                raise task.exception()  # type: ignore[misc]
+            error = task.exception() if task.done() else None
+            if error is not None:
+                raise error
         await asyncio.to_thread(scrape, self.state, self.url)
 
     async def _redraw(self, followers: list[asyncio.Task[None]]) -> None:
