@@ -54,6 +54,10 @@ stop() {
 trap stop EXIT
 trap 'echo; echo "interrupted"; exit 130' INT TERM
 
+if curl -s -o /dev/null "http://127.0.0.1:$PORT/"; then
+    echo "port $PORT is taken (another worker?): stop it or set SLAMON_WEB_PORT" >&2
+    exit 1
+fi
 rm -rf var/demo  # earlier runs' table stores: their consumer groups are never used again
 mkdir -p "$RUN"
 echo "slamon demo $RUN_ID: $DURATION of simulated tickets, policy $POLICY"
