@@ -26,6 +26,10 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 API_VERSION = "slamon/v1"
 KIND = "SlaPolicy"
 DEFAULT_WARN_AT = Fraction(3, 4)
+# The share of SLAs that must be met, per priority, when the policy names none
+# (docs/policy.md#objectives): the Prometheus rules' objectives and error budgets.
+DEFAULT_OBJECTIVES = {"P1": Fraction(99, 100), "P2": Fraction(98, 100),
+                      "P3": Fraction(95, 100), "P4": Fraction(90, 100)}  # fmt: skip
 
 _INTERVAL = re.compile(r"([0-9]{2}):([0-9]{2})-([0-9]{2}):([0-9]{2})\Z")  # ASCII digits only
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
@@ -65,6 +69,7 @@ class PolicyError(ValueError):
 class PriorityPolicy:
     calendar: Calendar
     targets: tuple[int, int, int]  # ns, aligned with SLAS
+    objectives: tuple[Fraction, Fraction, Fraction] = (Fraction(99, 100),) * 3  # aligned with SLAS
 
 
 @dataclass(frozen=True)
@@ -100,6 +105,10 @@ class SlaPolicy:
 
     def calendar(self, priority: str) -> Calendar:
         return self.priorities[priority].calendar
+
+    def objective(self, priority: str, sla: str) -> Fraction:
+        """The share of the pair's SLAs that must be met, in (0, 1): ``99/100``."""
+        return self.priorities[priority].objectives[SLAS.index(sla)]
 
     def rules(self, priority: str) -> tuple[Calendar, tuple[int, ...], tuple[int, ...]]:
         """Calendar, targets and at-risk points (aligned with SLAS) in one lookup."""
@@ -194,14 +203,15 @@ def _calendar(name: str, doc: Any, path: Path) -> WeeklyCalendar:
         raise PolicyError(str(exc), (*path, key)) from None
 
 
-def _warn_at(value: Any, path: Path) -> Fraction:
+def _open_unit(value: Any, path: Path, example: str = "0.75") -> Fraction:
     """A plain decimal in (0, 1): ``0.75``. Text is parsed only when it looks like one,
     so an absurd literal (``1e-99999999``) is refused at once, not expanded exactly."""
     plain = isinstance(value, float) and math.isfinite(value)
     plain = plain or (isinstance(value, str) and _DECIMAL.match(value) is not None)
     if not plain and not (isinstance(value, int) and not isinstance(value, bool)):
         raise PolicyError(
-            f"expected a number between 0 and 1 such as 0.75, got {excerpt(value, SHOWN)}", path
+            f"expected a number between 0 and 1 such as {example}, got {excerpt(value, SHOWN)}",
+            path,
         )
     warn = Fraction(str(value)) if plain else Fraction(value)
     if not 0 < warn < 1:
@@ -221,8 +231,21 @@ def _pause(value: Any, path: Path) -> frozenset[str]:
     return frozenset(value)
 
 
-def _priority(doc: Any, path: Path, calendars: Mapping[str, Calendar]) -> PriorityPolicy:
-    doc = _mapping(doc, path, {"calendar", *SLAS})
+def _objectives(value: Any, default: Fraction, path: Path) -> tuple[Fraction, Fraction, Fraction]:
+    """``objective: 0.99`` (every SLA of the priority) or ``{resolution: 0.95, ...}`` (the
+    SLAs it lists; the others keep the priority's default)."""
+    if isinstance(value, Mapping):
+        doc = _mapping(value, path, SLAS)
+        found = [_open_unit(doc[s], (*path, s), "0.99") if s in doc else default for s in SLAS]
+        return found[0], found[1], found[2]
+    objective = _open_unit(value, path, "0.99")
+    return objective, objective, objective
+
+
+def _priority(
+    doc: Any, path: Path, calendars: Mapping[str, Calendar], priority: str
+) -> PriorityPolicy:
+    doc = _mapping(doc, path, {"calendar", "objective", *SLAS})
     calendar_name = _string(doc.get("calendar", ALWAYS_OPEN.name), (*path, "calendar"))
     if calendar_name not in calendars:
         known = clip(", ".join(sorted(calendars)), SHOWN)
@@ -236,7 +259,13 @@ def _priority(doc: Any, path: Path, calendars: Mapping[str, Calendar]) -> Priori
         except ValueError as exc:
             raise PolicyError(str(exc), (*path, sla)) from None
     _check_reach(calendars[calendar_name], targets, path)
-    return PriorityPolicy(calendars[calendar_name], (targets[0], targets[1], targets[2]))
+    default = DEFAULT_OBJECTIVES[priority]
+    objectives = (default, default, default)
+    if "objective" in doc:
+        objectives = _objectives(doc["objective"], default, (*path, "objective"))
+    return PriorityPolicy(
+        calendars[calendar_name], (targets[0], targets[1], targets[2]), objectives
+    )
 
 
 def _check_reach(calendar: Calendar, targets: list[int], path: Path) -> None:
@@ -284,11 +313,11 @@ def policy_from_dict(document: Any) -> SlaPolicy:
     for priority in PRIORITIES:
         path = ("spec", "priorities", priority)
         priorities[priority] = _priority(
-            _required(priorities_doc, priority, ("spec", "priorities")), path, calendars
+            _required(priorities_doc, priority, ("spec", "priorities")), path, calendars, priority
         )
     warn_at = DEFAULT_WARN_AT
     if "warn_at" in spec:
-        warn_at = _warn_at(spec["warn_at"], ("spec", "warn_at"))
+        warn_at = _open_unit(spec["warn_at"], ("spec", "warn_at"))
     return SlaPolicy(
         name=name,
         warn_at=warn_at,
