@@ -49,9 +49,9 @@ def worker_metrics() -> tuple[str, list[bytes]]:
         alerts += result
     alerts += engine.advance(instant(12))
     for alert in alerts:
-        metrics.alert(alert, alert.at + NS_PER_S // 4, by_clock=True)
+        metrics.alert(alert, alert.at + NS_PER_S // 4, by_clock=True, where=("remote", "none"))
     for outcome, first in engine.drain_outcomes():
-        metrics.outcome(outcome, first=first)
+        metrics.outcome(outcome, first=first, where=("remote", "none"))
     records = [encode_alert(alert, alert.at + NS_PER_S // 4) for alert in alerts]
     return generate_latest(registry).decode(), records
 
@@ -77,6 +77,17 @@ def test_a_retraction_takes_a_breach_back() -> None:
         'slamon_alerts_total{type="sla.at_risk",sla="resolution",priority="P2"} 9\n'
     )
     assert parse_metrics(text, 0.0).breached == {("P2", "resolution"): 2}
+
+
+def test_running_clocks_by_state_count_as_open_and_at_risk() -> None:
+    """slamon_running_clocks{state}: every state is open, the at_risk state also at risk."""
+    text = "".join(
+        f'slamon_running_clocks{{priority="P1",sla="resolution",state="{state}"}} {count}\n'
+        for state, count in (("within_target", 4), ("at_risk", 2), ("breached", 1))
+    )
+    snap = parse_metrics(text, 0.0)
+    assert snap.open == {("P1", "resolution"): 7}
+    assert snap.at_risk == {("P1", "resolution"): 2}
 
 
 def test_records_per_second_come_from_two_scrapes() -> None:

@@ -63,6 +63,10 @@ def parse_metrics(text: str, taken_at: float) -> Snapshot:
             pair = (labels.get("priority", ""), labels.get("sla", ""))
             if name in gauges:
                 add(gauges[name], pair, sample.value)
+            elif name == "slamon_running_clocks":  # the two gauges above, by state
+                add("open", pair, sample.value)
+                if labels.get("state") == "at_risk":
+                    add("at_risk", pair, sample.value)
             elif name == "slamon_alerts_total" and labels.get("type") in alert_sign:
                 add("breached", pair, alert_sign[labels["type"]] * sample.value)
             elif name == "slamon_outcomes_total" and labels.get("status") in finals:
