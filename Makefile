@@ -70,6 +70,23 @@ kafka-down:
 kafka-status:
 	@bash deploy/kafka/kafka.sh status; rc=$$?; [ $$rc -eq 0 ] || [ $$rc -eq 3 ]
 
+# The full stack without Docker: Kafka, a worker, the simulator, Prometheus, Alertmanager
+# (deploy/stack/stack.sh; STACK_DURATION=10m to stop by itself, ports in STACK_*_PORT).
+.PHONY: stack compose-config kubernetes-manifests
+stack: $(STAMP)
+	bash deploy/stack/stack.sh
+
+# Files generated from others (tests fail when they are stale): the Prometheus config of
+# docker-compose.yml, and the Kubernetes policy ConfigMap and PrometheusRule.
+compose-config: $(STAMP)
+	$(BIN)/python deploy/stack/prometheus_config.py deploy/compose/prometheus.yml \
+	    --worker worker-1:6066 --worker worker-2:6066 --prometheus localhost:9090 \
+	    --alertmanager alertmanager:9093 --rules-base /etc/prometheus/slamon \
+	    --header "docker-compose.yml (make compose-config)"
+
+kubernetes-manifests: $(STAMP)
+	$(BIN)/python deploy/kubernetes/render.py
+
 # A second, secured broker (SASL_SSL + SCRAM-SHA-512 on 127.0.0.1:9094; docs/kafka.md).
 .PHONY: kafka-up-secure kafka-down-secure
 kafka-up-secure:
