@@ -78,7 +78,7 @@ def fill(worker: WorkerProc, tickets: int) -> None:
         f"filled: {tickets} tickets handled {took:.0f} s after the first publish "
         f"({tickets / took:,.0f} events/s); tickets in memory "
         f"{m.total('slamon_tickets_in_memory'):.0f}, open "
-        f"{m.total('slamon_open_tickets', sla='resolution'):.0f}, alerts "
+        f"{m.total('slamon_running_clocks', sla='resolution'):.0f}, alerts "
         f"{m.total('slamon_alerts_total'):.0f}, RSS {worker.rss_mib():.0f} MiB"
     )
 

@@ -168,7 +168,7 @@ def sample(worker: WorkerProc, t: float, published: int) -> Row:
         lag_partition_max=m.largest("slamon_consumer_lag"),
         backlog=max(0.0, published - m.handled()),
         handled=m.handled(),
-        open_tickets=m.total("slamon_open_tickets", sla="resolution"),
+        open_tickets=m.total("slamon_running_clocks", sla="resolution"),
         in_memory=m.total("slamon_tickets_in_memory"),
         alerts=m.total("slamon_alerts_total"),
         load1=float(Path("/proc/loadavg").read_text().split()[0]),

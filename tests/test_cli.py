@@ -297,7 +297,7 @@ def test_every_worker_option_has_an_env_var() -> None:
     """Every `worker` option reads SLAMON_<OPTION NAME> (12-factor), --policy included."""
     command = main.commands["worker"]
     options = [p for p in command.params if isinstance(p, click.Option)]
-    assert len(options) == 27  # 19 + the 8 --kafka-* security options
+    assert len(options) == 28  # 20 + the 8 --kafka-* security options
     for option in options:
         flag = option.opts[0]
         assert option.envvar == "SLAMON_" + flag.removeprefix("--").replace("-", "_").upper()

@@ -78,7 +78,7 @@ def build_service(
     engine = LiveEngine(policy, retention_ns=int(settings.retention_s * NS_PER_S))
     service = SlaService(
         engine,
-        SlaMetrics(registry, policy),
+        SlaMetrics(registry, policy, settings.max_regions),
         table=table,
         alerts=outputs.alerts,
         outcomes=outputs.outcomes,

@@ -17,6 +17,7 @@ from slamon.core.timefmt import NS_PER_S, parse_rfc3339
 from slamon.testing import EventLog, at, small_policy
 
 POLICY = small_policy()
+WHERE = ("remote", "none")
 
 
 def test_duration_buckets_have_an_edge_at_every_target_and_at_risk_point() -> None:
@@ -37,7 +38,7 @@ def test_stopped_durations_are_observed_once_in_the_bucket_of_their_target() -> 
     for seq, line in enumerate(log.lines()):
         engine.ingest(decode_line(line, seq), parse_rfc3339(at(11)))
     for outcome, first in engine.drain_outcomes():
-        metrics.outcome(outcome, first=first)
+        metrics.outcome(outcome, first=first, where=WHERE)
     labels = {"priority": "P1"}
     bucket = "slamon_first_response_seconds_bucket"
     assert registry.get_sample_value(bucket, {**labels, "le": "450.0"}) == 0
@@ -48,26 +49,36 @@ def test_stopped_durations_are_observed_once_in_the_bucket_of_their_target() -> 
     assert registry.get_sample_value("slamon_outcomes_total", met) == 1
 
 
-def test_open_and_at_risk_gauges_count_running_clocks_only() -> None:
-    """Two P1 tickets at 8m: one responded (not open), one running past 7.5m (at risk)."""
+def running(
+    registry: CollectorRegistry, sla: str, state: str, priority: str = "P1"
+) -> float | None:
+    labels = {"priority": priority, "sla": sla, "state": state}
+    return registry.get_sample_value("slamon_running_clocks", labels)
+
+
+def test_running_clock_gauges_split_within_target_at_risk_and_breached() -> None:
+    """Three P1 tickets at 11m: A responded (not running), B created at 0 and running past
+    10m (breached), C created at 2m running past 9.5m (at risk); resolution runs within
+    target for all three."""
     registry = CollectorRegistry()
     engine = LiveEngine(POLICY, retention_ns=3600 * NS_PER_S)
     registry.register(EngineCollector(engine, lambda: {0: 5}))
     log = EventLog()
     log.created("A", at(0), priority="P1")
     log.created("B", at(0), priority="P1")
+    log.created("C", at(2), priority="P1")
     log.add("ticket.responded", "A", at(2))
     for seq, line in enumerate(log.lines()):
         engine.ingest(decode_line(line, seq), parse_rfc3339(at(2)))
-    engine.advance(parse_rfc3339(at(8)))  # B's at-risk point (7.5m) passes
-    fr = {"priority": "P1", "sla": "first_response"}
-    assert registry.get_sample_value("slamon_open_tickets", fr) == 1
-    assert registry.get_sample_value("slamon_at_risk_tickets", fr) == 1
-    res = {"priority": "P1", "sla": "resolution"}
-    assert registry.get_sample_value("slamon_open_tickets", res) == 2
-    assert registry.get_sample_value("slamon_at_risk_tickets", res) == 0
+    engine.advance(parse_rfc3339(at(11)))  # B breaches at 10m; C at risk at 9.5m
+    assert running(registry, "first_response", "within_target") == 0
+    assert running(registry, "first_response", "at_risk") == 1
+    assert running(registry, "first_response", "breached") == 1
+    assert running(registry, "resolution", "within_target") == 3
+    assert running(registry, "resolution", "breached") == 0
+    assert running(registry, "first_response", "within_target", priority="P4") == 0  # zero-filled
     assert registry.get_sample_value("slamon_consumer_lag", {"partition": "0"}) == 5
-    assert registry.get_sample_value("slamon_tickets_in_memory") == 2
+    assert registry.get_sample_value("slamon_tickets_in_memory") == 3
 
 
 async def _refreshed(collector: EngineCollector) -> None:
@@ -87,10 +98,9 @@ def test_refreshed_gauges_are_served_from_the_last_count() -> None:
     asyncio.run(_refreshed(collector))
     log.created("B", at(0), priority="P2")
     engine.ingest(decode_line(log.lines()[1], 1), parse_rfc3339(at(1)))
-    fr = {"priority": "P2", "sla": "first_response"}
-    assert registry.get_sample_value("slamon_open_tickets", fr) == 1  # the cached count
+    assert running(registry, "first_response", "within_target", "P2") == 1  # the cached count
     asyncio.run(_refreshed(collector))
-    assert registry.get_sample_value("slamon_open_tickets", fr) == 2
+    assert running(registry, "first_response", "within_target", "P2") == 2
 
 
 def test_exposition_has_no_created_series_and_plain_label_values() -> None:
@@ -110,9 +120,9 @@ def test_exposition_has_no_created_series_and_plain_label_values() -> None:
         alerts = engine.ingest(decode_line(line, seq), now)
         assert isinstance(alerts, list)
         for alert in alerts:
-            metrics.alert(alert, now, by_clock=True)
+            metrics.alert(alert, now, by_clock=True, where=WHERE)
     for outcome, first in engine.drain_outcomes():
-        metrics.outcome(outcome, first=first)
+        metrics.outcome(outcome, first=first, where=WHERE)
     text = generate_latest(registry).decode()
     assert "_created" not in text
     assert 'slamon_alerts_total{priority="P1",sla="first_response",type="sla.breached"} 1.0' in text

@@ -34,13 +34,13 @@ def test_first_responses_reach_the_board_windows_even_when_traffic_stops(
     deployment.publish(lines)  # then nothing: buffered samples must still be written
 
     def counted(window: str) -> float:
-        return worker.metric("slamon_board_count", window=window, priority="P1",
+        return worker.metric("slamon_board_clocks", window=window, priority="P1",
                              sla="first_response")  # fmt: skip
 
     wait_until(lambda: counted("1m") == 12 and counted("1h") == 12, 20, "12 samples per window")
-    total = worker.metric("slamon_board_seconds_sum", window="1m", priority="P1",
+    total = worker.metric("slamon_board_elapsed_seconds", window="1m", priority="P1",
                           sla="first_response")  # fmt: skip
     assert total == 12 * 30.0  # created 40 s ago, responded 10 s ago: 30 s each
-    median = worker.metric("slamon_board_seconds", window="1m", priority="P1",
-                           sla="first_response", quantile="0.5")  # fmt: skip
+    median = worker.metric("slamon_board_quantile_seconds", window="1m", priority="P1",
+                           sla="first_response", q="0.5")  # fmt: skip
     assert abs(median - 30.0) <= 0.3  # the sketch's 1% relative error

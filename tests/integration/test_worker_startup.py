@@ -26,7 +26,7 @@ def _first_start(bootstrap: str, tmp: Path, run: int) -> None:
         wait_until(responded, 30, f"{TICKETS} first-response outcomes (run {run})")
         # The 1h hopping window, not the 1m tumbling one: a minute boundary between two
         # partitions' flushes splits the samples over two 1m windows (the test flaked so).
-        wait_until(lambda: worker.metric("slamon_board_count", window="1h") == TICKETS,
+        wait_until(lambda: worker.metric("slamon_board_clocks", window="1h") == TICKETS,
                    20, f"the board sample of every response (run {run})")  # fmt: skip
         assert worker.metric("slamon_events_total", result="processed") == 2 * TICKETS
     finally:

@@ -36,7 +36,7 @@ def test_the_registry_exposes_service_engine_and_board_metrics_before_start() ->
     """A scrape before the first record answers, with every family the dashboards read."""
     _, built = build_worker(SETTINGS, small_policy(), clock=ManualClock(instant(0)))
     text = generate_latest(built.registry).decode()
-    for family in ("slamon_events_total", "slamon_open_tickets", "slamon_board_count",
+    for family in ("slamon_events_total", "slamon_running_clocks", "slamon_board_clocks",
                    "slamon_ready"):  # fmt: skip
         assert f"# HELP {family} " in text, family
     assert built.service.ticks_topic == "wiring-ticks"

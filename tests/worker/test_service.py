@@ -585,17 +585,28 @@ def _series(h: Harness) -> list[tuple[str, tuple[tuple[str, str], ...]]]:
 
 @pytest.mark.asyncio
 async def test_event_data_never_becomes_metric_labels_logs_or_output_fields() -> None:
-    """5,000 regions and customers' names, phones and e-mails: no new series, nothing echoed."""
+    """5,000 regions and customers' names, phones and e-mails: the region label keeps the
+    first 50 regions and counts the rest as ``other``; nothing else becomes a label value,
+    and no customer detail is echoed in outputs or logs."""
     same, distinct = Harness(), Harness()
     await _many_tickets(same, lambda _i: "north")
     with structlog.testing.capture_logs() as logs:
         secrets = await _many_tickets(distinct, lambda i: f"region-{i}")
-    assert _series(distinct) == _series(same)  # labels are bounded sets, never event data
+
+    def as_north(series: list[tuple[str, tuple[tuple[str, str], ...]]]) -> set[Any]:
+        return {(name, tuple((k, "north" if k == "region" else v) for k, v in labels))
+                for name, labels in series}  # fmt: skip
+
+    regions = {v for _, labels in _series(distinct) for k, v in labels if k == "region"}
+    assert regions == {f"region-{i}" for i in range(50)} | {"other"}
+    assert as_north(_series(distinct)) == as_north(_series(same))  # no other label moved
     assert len(distinct.alerts.sent) >= 5000
     outputs = b"".join(s.value or b"" for s in distinct.alerts.sent + distinct.outcomes.sent)
     text = outputs.decode() + repr(logs)
     assert len(secrets) == 10_000
     assert re.search(r"@example\.com|\+34 600|Cliente|Calle|region-", text) is None
+    scrape = repr(_series(distinct))
+    assert re.search(r"@example\.com|\+34 600|Cliente|Calle", scrape) is None
 
 
 # -- writes a recovery may undo --------------------------------------------------------------
@@ -675,3 +686,100 @@ async def test_an_expiry_a_recovery_undid_is_not_resurrected() -> None:
     await h.service.on_recovered({2})
     assert "A" not in h.service.engine.tickets
     assert [(s.key, s.value, s.partition) for s in h.ticks.sent] == [(b"A", b"expire", 2)]
+
+
+# -- the metrics the boards and rules read ---------------------------------------------------
+async def feed(h: Harness, log: EventLog) -> None:
+    for offset, line in enumerate(log.lines()):
+        await h.service.handle(event_record(orjson.loads(line), offset=offset))
+
+
+def sli(h: Harness, name: str, sla: str = "first_response", **labels: str) -> float | None:
+    wanted = {"priority": "P1", "sla": sla, "service": "onsite", "region": "north", **labels}
+    return h.metric(f"slamon_sla_{name}_total", wanted)
+
+
+@pytest.mark.asyncio
+async def test_a_breach_counts_in_the_sli_the_moment_the_clock_finds_it() -> None:
+    """A P1 (onsite, north) unanswered at 10m + 1 ns: one breach counted then, by the clock,
+    with no event and long before the ticket closes; B, answered at 4m, counts as met."""
+    h = Harness()
+    log = EventLog()
+    log.created("A", at(0), priority="P1", service="onsite", region="north")
+    log.created("B", at(0), priority="P1", service="onsite", region="north")
+    log.add("ticket.responded", "B", at(4))
+    await feed(h, log)
+    assert sli(h, "breaches") is None
+    assert sli(h, "met") == 1
+    h.clock.now = ns(10) + 1
+    await h.service.tick()
+    assert sli(h, "breaches") == 1
+    assert sli(h, "breach_retractions") is None
+
+
+@pytest.mark.asyncio
+async def test_a_retracted_breach_counts_as_a_retraction() -> None:
+    """A P1 breached at 10m, then a late response at 9m arrives: one breach, one retraction,
+    one met, so met / (met + breaches - retractions) = 1."""
+    h = Harness(now=ns(12))
+    log = EventLog()
+    log.created("A", at(0), priority="P1", service="onsite", region="north")
+    await feed(h, log)
+    await h.service.tick()
+    late = EventLog()
+    late.add("ticket.responded", "A", at(9), id="late-r")
+    await feed(h, late)
+    assert (sli(h, "breaches"), sli(h, "breach_retractions"), sli(h, "met")) == (1, 1, 1)
+
+
+@pytest.mark.asyncio
+async def test_resolutions_reopens_and_survey_scores_are_counted_by_where() -> None:
+    """Two resolutions (first-time fix yes, then unknown after a reopen), one reopen, scores
+    9 and 4 in the 1..10 histogram, all labelled priority/service/region."""
+    h = Harness(now=ns(60))
+    log = EventLog()
+    log.created("A", at(0), priority="P1", service="onsite", region="north")
+    log.add("ticket.resolved", "A", at(20), {"first_time_fix": True})
+    log.add("ticket.reopened", "A", at(30))
+    log.add("ticket.resolved", "A", at(40))
+    log.add("survey.submitted", "A", at(45), {"score": 9})
+    log.add("survey.submitted", "A", at(46), {"score": 4})
+    await feed(h, log)
+    where = {"priority": "P1", "service": "onsite", "region": "north"}
+    assert h.metric("slamon_resolutions_total", {**where, "first_time_fix": "yes"}) == 1
+    assert h.metric("slamon_resolutions_total", {**where, "first_time_fix": "unknown"}) == 1
+    assert h.metric("slamon_reopens_total", where) == 1
+    assert h.metric("slamon_csat_score_bucket", {**where, "le": "4.0"}) == 1
+    assert h.metric("slamon_csat_score_bucket", {**where, "le": "9.0"}) == 2
+    assert h.metric("slamon_csat_score_sum", where) == 13
+
+
+@pytest.mark.asyncio
+async def test_dead_letters_are_counted_by_a_bounded_class_of_reason() -> None:
+    """Unknown type, bad time, not JSON, an internal error: one count in each class."""
+    h = Harness()
+    await h.service.handle(event_record({**created(), "type": "ticket.exploded"}))
+    await h.service.handle(event_record({**created(), "time": "yesterday"}, offset=1))
+    await h.service.handle(Record(topic=INPUT, partition=0, offset=2, key=b"T1", value=b"{"))
+    counts = {r: h.metric("slamon_dead_letters_total", {"reason": r})
+              for r in ("unknown_type", "bad_time", "not_json", "internal_error")}  # fmt: skip
+    assert counts == {"unknown_type": 1, "bad_time": 1, "not_json": 1, "internal_error": 0}
+
+
+@pytest.mark.asyncio
+async def test_duration_buckets_carry_the_ticket_as_an_openmetrics_exemplar() -> None:
+    """OpenMetrics shows the answered ticket on its bucket; the classic format shows none."""
+    from prometheus_client import generate_latest  # noqa: PLC0415
+    from prometheus_client.openmetrics.exposition import generate_latest as openmetrics  # noqa: PLC0415
+
+    h = Harness()
+    log = EventLog()
+    log.created("T42", at(0), priority="P1")
+    log.add("ticket.responded", "T42", at(4))
+    await feed(h, log)
+    text = openmetrics(h.registry).decode()  # type: ignore[no-untyped-call]
+    prefix = 'slamon_first_response_seconds_bucket{le="450.0",priority="P1"}'
+    assert [line for line in text.splitlines() if line.startswith(prefix)] == [
+        f'{prefix} 1.0 # {{ticket_id="T42"}} 240.0'
+    ]
+    assert "T42" not in generate_latest(h.registry).decode()

@@ -1,8 +1,9 @@
 """Prometheus metrics: counters and histograms updated by the worker, gauges read at scrape.
 
 Everything goes to an injected registry (tests use their own). Labels are bounded
-sets (priority, SLA, alert type, status, partition): never ticket, technician or
-customer ids.
+sets (priority, SLA, service, capped region, alert type, status, partition): never
+ticket, technician or customer ids; duration observations carry the ticket id as an
+OpenMetrics exemplar instead (docs/metrics.md).
 """
 
 from __future__ import annotations
@@ -20,14 +21,16 @@ from prometheus_client.core import (
     Metric,
 )
 from prometheus_client.registry import Collector
+from prometheus_client.samples import Exemplar
 from prometheus_client.utils import floatToGoString
 
-from slamon.core.decisions import Alert, Outcome
+from slamon.core.decisions import Alert, AlertType, Outcome, Status
 from slamon.core.engine import Engine
-from slamon.core.live import tally_running
+from slamon.core.live import RUNNING_STATES, tally_running
 from slamon.core.policy import PRIORITIES, SLAS, SlaPolicy
 from slamon.core.timefmt import NS_PER_S
 
+EXEMPLAR_MAX_CHARS = 128  # OpenMetrics: label names and values of one exemplar
 DELAY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 10.0, 60.0)
 
 
@@ -41,27 +44,93 @@ def sla_buckets(policy: SlaPolicy, sla: str) -> tuple[float, ...]:
 
 
 class _Histogram:
-    """Cumulative-at-scrape buckets over plain ints: no lock, one bisect per observation."""
+    """Cumulative-at-scrape buckets over plain ints: no lock, one bisect per observation.
 
-    __slots__ = ("counts", "edges", "total")
+    Keeps the latest exemplar of each bucket (OpenMetrics shows them; text 0.0.4 does not).
+    """
+
+    __slots__ = ("counts", "edges", "exemplars", "total")
 
     def __init__(self, edges: tuple[float, ...]) -> None:
         self.edges = edges  # ends with +Inf
         self.counts = [0] * len(edges)
         self.total = 0.0
+        self.exemplars: list[Exemplar | None] = [None] * len(edges)
 
-    def observe(self, value: float) -> None:
-        self.counts[bisect_left(self.edges, value)] += 1
+    def observe(self, value: float, exemplar: dict[str, str] | None = None) -> None:
+        index = bisect_left(self.edges, value)
+        self.counts[index] += 1
         self.total += value
+        if exemplar is not None:
+            self.exemplars[index] = Exemplar(exemplar, value)
 
-    def buckets(self) -> list[tuple[str, float]]:
-        out: list[tuple[str, float]] = []
+    def buckets(self) -> list[tuple[str, float] | tuple[str, float, Exemplar]]:
+        out: list[tuple[str, float] | tuple[str, float, Exemplar]] = []
         running = 0
-        for edge, count in zip(self.edges, self.counts, strict=True):
+        for edge, count, exemplar in zip(self.edges, self.counts, self.exemplars, strict=True):
             running += count
             le = str(floatToGoString(edge))  # type: ignore[no-untyped-call]
-            out.append((le, float(running)))
+            out.append((le, float(running)) if exemplar is None else (le, float(running), exemplar))
         return out
+
+
+def ticket_exemplar(ticket_id: str) -> dict[str, str] | None:
+    """The exemplar labels linking an observation to its ticket; None when the id is longer
+    than OpenMetrics allows (128 characters of label names and values): never cut an id."""
+    return {"ticket_id": ticket_id} if len(ticket_id) + 9 <= EXEMPLAR_MAX_CHARS else None
+
+
+class RegionLabels:
+    """Region label values, capped: the first ``limit`` distinct regions, then ``other``.
+
+    Regions are free strings from the publishers; a typo per ticket must not create a
+    series per ticket.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.known: set[str] = set()
+
+    def __call__(self, region: str | None) -> str:
+        if region is None or region == "":
+            return "none"
+        if region in self.known:
+            return region
+        if len(self.known) < self.limit:
+            self.known.add(region)
+            return region
+        return "other"
+
+
+def dead_letter_class(reason: str, result: str) -> str:
+    """A bounded class of a dead-letter reason (the reason text itself is unbounded)."""
+    if result == "error":
+        return "internal_error"
+    for needle, kind in _REASON_CLASSES:
+        if needle in reason:
+            return kind
+    return "invalid_field"
+
+
+_REASON_CLASSES = (
+    ("-byte limit", "too_large"),
+    ("unknown event type", "unknown_type"),
+    ("time:", "bad_time"),
+    ("JSON", "not_json"),
+    ("base64", "not_json"),
+    ("specversion", "bad_envelope"),
+    ("envelope", "bad_envelope"),
+    ("header", "bad_envelope"),
+    ("record key", "bad_envelope"),
+    ("empty record", "bad_envelope"),
+)
+DEAD_LETTER_CLASSES = (
+    "too_large", "unknown_type", "bad_time", "not_json", "bad_envelope", "invalid_field",
+    "internal_error",
+)  # fmt: skip
+CSAT_BUCKETS = (*(float(score) for score in range(1, 11)), math.inf)
+FTF_VALUES = {True: "yes", False: "no", None: "unknown"}
+Where = tuple[str, str]  # (service, region) label values
 
 
 class SlaMetrics(Collector):
@@ -73,36 +142,84 @@ class SlaMetrics(Collector):
 
     EVENT_RESULTS = ("processed", "invalid", "duplicate", "late", "error")
 
-    def __init__(self, registry: CollectorRegistry, policy: SlaPolicy) -> None:
+    def __init__(
+        self, registry: CollectorRegistry, policy: SlaPolicy, max_regions: int = 50
+    ) -> None:
         self.event_counts = dict.fromkeys(self.EVENT_RESULTS, 0)
+        self.dead_letters = dict.fromkeys(DEAD_LETTER_CLASSES, 0)
         self.alert_counts: dict[tuple[str, str, str], int] = {}
         self.outcome_counts: dict[tuple[str, str, str], int] = {}
+        # the SLI, by (priority, sla, service, region)
+        self.breaches: dict[tuple[str, str, str, str], int] = {}
+        self.retractions: dict[tuple[str, str, str, str], int] = {}
+        self.met: dict[tuple[str, str, str, str], int] = {}
+        # quality, by (priority, service, region)
+        self.resolutions: dict[tuple[str, str, str, str], int] = {}  # + first_time_fix
+        self.reopens: dict[tuple[str, str, str], int] = {}
+        self.csat: dict[tuple[str, str, str], _Histogram] = {}
         self.durations = {
             sla: {p: _Histogram(sla_buckets(policy, sla)) for p in PRIORITIES} for sla in SLAS
         }
         self.delays: dict[str, _Histogram] = {}
+        self.region = RegionLabels(max_regions)
         self.last_event_s = 0.0
         self.is_ready = 0
+        self.recoveries = 0
         registry.register(self)
+
+    def where(self, service: str, region: str | None) -> Where:
+        """The (service, region) label values of a ticket."""
+        return service, self.region(region)
 
     # -- updates (hot path) ------------------------------------------------------------
     def event(self, result: str) -> None:
         self.event_counts[result] += 1
 
-    def alert(self, alert: Alert, detected_at: int, *, by_clock: bool) -> None:
+    def dead_letter(self, reason: str, result: str) -> None:
+        self.dead_letters[dead_letter_class(reason, result)] += 1
+
+    def alert(self, alert: Alert, detected_at: int, *, by_clock: bool, where: Where) -> None:
         key = (alert.type, alert.sla, alert.priority)
         self.alert_counts[key] = self.alert_counts.get(key, 0) + 1
+        if alert.type == AlertType.BREACHED:
+            sli = (alert.priority, alert.sla, *where)
+            self.breaches[sli] = self.breaches.get(sli, 0) + 1
+        elif alert.type == AlertType.RETRACTED:
+            sli = (alert.priority, alert.sla, *where)
+            self.retractions[sli] = self.retractions.get(sli, 0) + 1
         if by_clock:
             histogram = self.delays.get(alert.type)
             if histogram is None:
                 histogram = self.delays[alert.type] = _Histogram((*DELAY_BUCKETS, math.inf))
             histogram.observe(max(0, detected_at - alert.at) / NS_PER_S)
 
-    def outcome(self, outcome: Outcome, *, first: bool) -> None:
+    def outcome(self, outcome: Outcome, *, first: bool, where: Where) -> None:
         key = (outcome.status, outcome.sla, outcome.priority)
         self.outcome_counts[key] = self.outcome_counts.get(key, 0) + 1
-        if first and outcome.measured:
-            self.durations[outcome.sla][outcome.priority].observe(outcome.elapsed_ns / NS_PER_S)
+        if not first:
+            return
+        if outcome.measured:
+            self.durations[outcome.sla][outcome.priority].observe(
+                outcome.elapsed_ns / NS_PER_S, ticket_exemplar(outcome.ticket_id)
+            )
+        if outcome.status == Status.MET:
+            sli = (outcome.priority, outcome.sla, *where)
+            self.met[sli] = self.met.get(sli, 0) + 1
+
+    def resolution(self, priority: str, where: Where, first_time_fix: bool | None) -> None:
+        key = (priority, *where, FTF_VALUES[first_time_fix])
+        self.resolutions[key] = self.resolutions.get(key, 0) + 1
+
+    def reopen(self, priority: str, where: Where) -> None:
+        key = (priority, *where)
+        self.reopens[key] = self.reopens.get(key, 0) + 1
+
+    def survey(self, priority: str, where: Where, score: int) -> None:
+        key = (priority, *where)
+        histogram = self.csat.get(key)
+        if histogram is None:
+            histogram = self.csat[key] = _Histogram(CSAT_BUCKETS)
+        histogram.observe(float(score))
 
     def last_event(self, event_time: int) -> None:
         self.last_event_s = max(self.last_event_s, event_time / NS_PER_S)
@@ -110,25 +227,14 @@ class SlaMetrics(Collector):
     def ready(self, ready: bool) -> None:
         self.is_ready = int(ready)
 
+    def recovered(self) -> None:
+        self.recoveries += 1
+
     # -- scrape ------------------------------------------------------------------------
     def collect(self) -> Iterator[Metric]:
-        events = CounterMetricFamily(
-            "slamon_events", "Input records by result: processed, invalid, duplicate, late, error.",
-            labels=["result"],
-        )  # fmt: skip
-        for result, count in self.event_counts.items():
-            events.add_metric([result], count)
-        yield events
-        alerts = CounterMetricFamily("slamon_alerts", "Alerts emitted.",
-                                     labels=["type", "sla", "priority"])  # fmt: skip
-        for labels, count in sorted(self.alert_counts.items()):
-            alerts.add_metric(list(labels), count)
-        yield alerts
-        outcomes = CounterMetricFamily("slamon_outcomes", "Final outcome records emitted.",
-                                       labels=["status", "sla", "priority"])  # fmt: skip
-        for labels, count in sorted(self.outcome_counts.items()):
-            outcomes.add_metric(list(labels), count)
-        yield outcomes
+        yield from self._monitor()
+        yield from self._sli()
+        yield from self._quality()
         for sla, by_priority in self.durations.items():
             family = HistogramMetricFamily(
                 f"slamon_{sla}_seconds",
@@ -146,21 +252,82 @@ class SlaMetrics(Collector):
         for kind, histogram in sorted(self.delays.items()):
             delays.add_metric([kind], histogram.buckets(), histogram.total)
         yield delays
-        last = GaugeMetricFamily("slamon_last_event_time_seconds",
-                                 "Event time of the latest processed event.")  # fmt: skip
+
+    def _monitor(self) -> Iterator[Metric]:
+        events = CounterMetricFamily(
+            "slamon_events", "Input records by result: processed, invalid, duplicate, late, error.",
+            labels=["result"],
+        )  # fmt: skip
+        for result, count in self.event_counts.items():
+            events.add_metric([result], count)
+        yield events
+        dead = CounterMetricFamily("slamon_dead_letters", "Records sent to the dead-letter "
+                                   "topic, by class of reason.", labels=["reason"])  # fmt: skip
+        for reason, count in self.dead_letters.items():
+            dead.add_metric([reason], count)
+        yield dead
+        alerts = CounterMetricFamily("slamon_alerts", "Alerts emitted.",
+                                     labels=["type", "sla", "priority"])  # fmt: skip
+        for labels, count in sorted(self.alert_counts.items()):
+            alerts.add_metric(list(labels), count)
+        yield alerts
+        outcomes = CounterMetricFamily("slamon_outcomes", "Outcome records emitted.",
+                                       labels=["status", "sla", "priority"])  # fmt: skip
+        for labels, count in sorted(self.outcome_counts.items()):
+            outcomes.add_metric(list(labels), count)
+        yield outcomes
+        last = GaugeMetricFamily(
+            "slamon_last_event_time_seconds", "Event time of the latest processed event."
+        )
         last.add_metric([], self.last_event_s)
         yield last
         ready = GaugeMetricFamily("slamon_ready", "1 once table recovery is done.")
         ready.add_metric([], self.is_ready)
         yield ready
+        recoveries = CounterMetricFamily("slamon_recoveries", "Table recoveries completed.")
+        recoveries.add_metric([], self.recoveries)
+        yield recoveries
+
+    def _sli(self) -> Iterator[Metric]:
+        labels = ["priority", "sla", "service", "region"]
+        breached = "SLAs whose elapsed business time passed the target, counted at that moment."
+        withdrawn = "Breaches withdrawn (a late event, a priority change)."
+        for name, text, counts in (
+            ("slamon_sla_breaches", breached, self.breaches),
+            ("slamon_sla_breach_retractions", withdrawn, self.retractions),
+            ("slamon_sla_met", "SLA clocks stopped within the target.", self.met),
+        ):
+            family = CounterMetricFamily(name, text, labels=labels)
+            for key, count in sorted(counts.items()):
+                family.add_metric(list(key), count)
+            yield family
+
+    def _quality(self) -> Iterator[Metric]:
+        where = ["priority", "service", "region"]
+        resolutions = CounterMetricFamily(
+            "slamon_resolutions", "Resolve events, by their first-time-fix flag.",
+            labels=[*where, "first_time_fix"],
+        )  # fmt: skip
+        for key, count in sorted(self.resolutions.items()):
+            resolutions.add_metric(list(key), count)
+        yield resolutions
+        reopens = CounterMetricFamily("slamon_reopens", "Reopen events.", labels=where)
+        for where_key, count in sorted(self.reopens.items()):
+            reopens.add_metric(list(where_key), count)
+        yield reopens
+        csat = HistogramMetricFamily("slamon_csat_score", "Customer satisfaction survey "
+                                     "scores (1..10).", labels=where)  # fmt: skip
+        for where_key, histogram in sorted(self.csat.items()):
+            csat.add_metric(list(where_key), histogram.buckets(), histogram.total)
+        yield csat
 
 
-Counts = dict[tuple[str, str], int]
+Counts = dict[tuple[str, str, str], int]
 REFRESH_CHUNK = 5_000  # tickets counted between two yields to the event loop
 
 
 class EngineCollector(Collector):
-    """Gauges from the live engine: open and at-risk clocks, tickets held, consumer lag.
+    """Gauges from the live engine: running clocks by state, tickets held, consumer lag.
 
     Counting walks every ticket. The worker calls :meth:`refresh` every few seconds,
     which walks in chunks and yields to the event loop between them, so a scrape never
@@ -171,42 +338,35 @@ class EngineCollector(Collector):
     def __init__(self, engine: Engine, lag: Callable[[], dict[int, int]]) -> None:
         self.engine = engine
         self.lag = lag
-        self.cached: tuple[Counts, Counts] | None = None
-
-    def _empty(self) -> tuple[Counts, Counts]:
-        zero = {(p, s): 0 for p in PRIORITIES for s in SLAS}
-        return zero, dict(zero)
+        self.cached: Counts | None = None
 
     async def refresh(self) -> None:
         """Recount in chunks, yielding between them; scrapes read the result."""
-        open_count, risk_count = self._empty()
+        counts: Counts = {}
         tickets = list(self.engine.tickets.values())
         for start in range(0, len(tickets), REFRESH_CHUNK):
-            tally_running(tickets[start : start + REFRESH_CHUNK], open_count, risk_count)
+            tally_running(tickets[start : start + REFRESH_CHUNK], counts)
             await asyncio.sleep(0)
-        self.cached = (open_count, risk_count)
+        self.cached = counts
 
     def collect(self) -> Iterator[Metric]:
         if self.cached is None:
-            open_count, risk_count = self._empty()
-            tally_running(list(self.engine.tickets.values()), open_count, risk_count)
+            counts: Counts = {}
+            tally_running(list(self.engine.tickets.values()), counts)
         else:
-            open_count, risk_count = self.cached
-        open_pairs = GaugeMetricFamily(
-            "slamon_open_tickets",
-            "Running (not final) SLA clocks by priority and SLA.",
-            labels=["priority", "sla"],
+            counts = self.cached
+        running = GaugeMetricFamily(
+            "slamon_running_clocks",
+            "Running SLA clocks by state: within_target, at_risk (alert sent), breached "
+            "(past the target, still running).",
+            labels=["priority", "sla", "state"],
         )
-        at_risk = GaugeMetricFamily(
-            "slamon_at_risk_tickets",
-            "Running SLA clocks past their at-risk point, not breached.",
-            labels=["priority", "sla"],
-        )
-        for (priority, sla), value in open_count.items():
-            open_pairs.add_metric([priority, sla], value)
-            at_risk.add_metric([priority, sla], risk_count[(priority, sla)])
-        yield open_pairs
-        yield at_risk
+        for priority in PRIORITIES:
+            for sla in SLAS:
+                for state in RUNNING_STATES:
+                    running.add_metric([priority, sla, state],
+                                       counts.get((priority, sla, state), 0))  # fmt: skip
+        yield running
         tickets = GaugeMetricFamily("slamon_tickets_in_memory", "Tickets held, final included.")
         tickets.add_metric([], len(self.engine.tickets))
         yield tickets

@@ -151,6 +151,14 @@ def kafka_errors(broker: str) -> Iterator[None]:
     help="Kafka consumer session timeout.",
 )
 @click.option(
+    "--max-regions",
+    type=click.IntRange(min=1),
+    default=DEFAULTS.max_regions,
+    show_default=True,
+    envvar="SLAMON_MAX_REGIONS",
+    help="Distinct region label values on /metrics; later regions are counted as 'other'.",
+)
+@click.option(
     "--log-level",
     type=click.Choice(LOG_LEVELS, case_sensitive=False),
     default=DEFAULTS.log_level,
@@ -185,6 +193,7 @@ def worker_command(
     dead_letter_topic: str,
     retention: float,
     session_timeout: float,
+    max_regions: int,
     log_level: str,
     log_format: str,
 ) -> None:
@@ -209,6 +218,7 @@ def worker_command(
         topics=Topics(events_topic, alerts_topic, outcomes_topic, dead_letter_topic),
         retention_s=retention,
         session_timeout_s=session_timeout,
+        max_regions=max_regions,
         log_level=log_level,
         log_json=log_format == "json",
         security=security,

@@ -24,7 +24,9 @@ from slamon.core.events import Event, compact
 from slamon.core.policy import SLAS, SlaPolicy
 from slamon.core.tickets import ALL_SLAS
 
-__all__ = ["LiveEngine", "Rejected", "Snapshot", "SnapshotError", "tally_running"]
+__all__ = [
+    "RUNNING_STATES", "LiveEngine", "Rejected", "Snapshot", "SnapshotError", "tally_running"
+]  # fmt: skip
 
 SNAPSHOT_VERSION = 1
 _EXPIRED_MEMORY = 100_000  # expired ticket ids remembered to recognise late events
@@ -92,13 +94,15 @@ class Snapshot(NamedTuple):
         return cls(*record)
 
 
-def tally_running(
-    tickets: Iterable[Ticket],
-    running: dict[tuple[str, str], int],
-    at_risk: dict[tuple[str, str], int],
-) -> None:
-    """Add each running (ticket, SLA) clock to ``running`` by (priority, SLA), and to
-    ``at_risk`` when its at-risk alert went out and no breach stands."""
+RUNNING_STATES = ("within_target", "at_risk", "breached")
+
+
+def tally_running(tickets: Iterable[Ticket], counts: dict[tuple[str, str, str], int]) -> None:
+    """Add each running (ticket, SLA) clock to ``counts[(priority, SLA, state)]``.
+
+    ``state``: ``breached`` once a breach stands (past the target, still running),
+    ``at_risk`` once the at-risk alert went out, else ``within_target``.
+    """
     for ticket in tickets:
         fold = ticket.fold
         mask = fold.running_mask()
@@ -107,10 +111,14 @@ def tally_running(
         for index, sla in enumerate(SLAS):
             bit = 1 << index
             if mask & bit:
-                key = (fold.priority, sla)
-                running[key] += 1
-                if ticket.risk_sent & bit and not ticket.standing & bit:
-                    at_risk[key] += 1
+                if ticket.standing & bit:
+                    state = "breached"
+                elif ticket.risk_sent & bit:
+                    state = "at_risk"
+                else:
+                    state = "within_target"
+                key = (fold.priority, sla, state)
+                counts[key] = counts.get(key, 0) + 1
 
 
 class LiveEngine(Engine):

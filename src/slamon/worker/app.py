@@ -16,7 +16,8 @@ from typing import Any, cast
 import faust
 from faust.types import TP
 from faust.web import Request, Response, View
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client import CollectorRegistry
+from prometheus_client.exposition import choose_encoder
 
 from slamon.adapters.metrics import EngineCollector
 from slamon.adapters.outbox import Outbox
@@ -46,7 +47,6 @@ CHUNK = 2000  # records handled between two flushes of the outbox
 CHUNK_WAIT_S = 0.01  # ... or this long after the first one
 CRASH_LOOP_EXIT_CODE = 70  # EX_SOFTWARE
 # aiohttp takes the charset apart from the content type (it adds it back itself)
-METRICS_CONTENT_TYPE = CONTENT_TYPE_LATEST.replace("; charset=utf-8", "")
 
 
 @dataclass(frozen=True)
@@ -224,7 +224,11 @@ def _pages(app: faust.App, health: Health, registry: CollectorRegistry) -> None:
     @app.page("/metrics")
     class Metrics(View):
         async def get(self, request: Request) -> Response:
-            return self.bytes(generate_latest(registry), content_type=METRICS_CONTENT_TYPE)
+            # OpenMetrics when the scraper asks (exemplars), else the classic text format
+            encoder, content_type = choose_encoder(request.headers.get("Accept", ""))
+            # aiohttp takes the charset apart: both formats are UTF-8
+            content_type = content_type.replace("; charset=utf-8", "")
+            return self.bytes(encoder(registry), content_type=content_type)
 
     @app.page("/healthz")
     class Health(View):

@@ -121,14 +121,15 @@ class BoardCollector(Collector):
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         labels = ["window", "priority", "sla"]
-        count = GaugeMetricFamily("slamon_board_count", "Stopped SLAs in the window.",
+        # not a summary's _count/_sum/quantile: promtool reserves those for summaries
+        count = GaugeMetricFamily("slamon_board_clocks", "Stopped SLA clocks in the window.",
                                   labels=labels)  # fmt: skip
-        total = GaugeMetricFamily("slamon_board_seconds_sum", "Sum of their business seconds.",
-                                  labels=labels)  # fmt: skip
+        total = GaugeMetricFamily("slamon_board_elapsed_seconds",
+                                  "Sum of their business seconds.", labels=labels)  # fmt: skip
         quantile = GaugeMetricFamily(
-            "slamon_board_seconds",
+            "slamon_board_quantile_seconds",
             "Quantiles (1% relative error) of their business seconds.",
-            labels=[*labels, "quantile"],
+            labels=[*labels, "q"],
         )
         for window in self.board.windows:
             for (priority, sla), sketch in sorted(self.board.current(window).items(),

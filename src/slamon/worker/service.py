@@ -20,10 +20,10 @@ import orjson
 import structlog
 
 from slamon.adapters.cloudevents import decode_record, encode_alert, encode_outcome
-from slamon.adapters.metrics import SlaMetrics
+from slamon.adapters.metrics import SlaMetrics, Where
 from slamon.core.decisions import Alert, AlertType, Outcome
 from slamon.core.engine import Ticket
-from slamon.core.events import InvalidEvent
+from slamon.core.events import REOPENED, RESOLVED, SURVEY, Event, InvalidEvent
 from slamon.core.live import LiveEngine, Rejected, Snapshot
 from slamon.core.text import clip
 from slamon.core.timefmt import NS_PER_S, format_rfc3339
@@ -35,6 +35,7 @@ TICK_PERSIST = b"persist"
 TICK_EXPIRE = b"expire"
 TICK_BOARD = b"board"  # write the live board's buffered samples of this partition
 EXPIRY_EVERY_NS = 10 * NS_PER_S
+QUALITY_TYPES = frozenset((RESOLVED, REOPENED, SURVEY))
 RESTORE_SLICE = 2000  # tickets rebuilt between two yields to the event loop
 MAX_SLEEP_S = 0.2  # also bounds how late a deadline set by another task is noticed
 # A dead letter must fit the broker's default 1 MiB record limit whatever came in.
@@ -149,6 +150,7 @@ class SlaService:
         for alert in alerts:
             await self._emit(alert, now, by_clock=False)
         await self._emit_outcomes(now)
+        self._count_quality(event)
         ticket = self.engine.tickets.get(event.ticket_id)
         if ticket is not None:
             self._store(event.ticket_id.encode(), record.partition, ticket)
@@ -176,6 +178,22 @@ class SlaService:
         if ticket is not None:
             self._store(key, record.partition, ticket)
 
+    def _count_quality(self, event: Event) -> None:
+        """Resolutions (first-time fix), reopens and survey scores, as they are applied."""
+        if event.type not in QUALITY_TYPES:
+            return
+        ticket = self.engine.tickets.get(event.ticket_id)
+        if ticket is None or not ticket.fold.priority:  # an orphan: no created event yet
+            return
+        fold = ticket.fold
+        where = self.metrics.where(fold.service, fold.region)
+        if event.type == RESOLVED:
+            self.metrics.resolution(fold.priority, where, event.first_time_fix)
+        elif event.type == REOPENED:
+            self.metrics.reopen(fold.priority, where)
+        elif event.score is not None:
+            self.metrics.survey(fold.priority, where, event.score)
+
     def _store(self, key: bytes, partition: int, ticket: Ticket | None) -> None:
         """Write (None: delete) a ticket's snapshot; unsettled until a flush delivers it."""
         if ticket is None:
@@ -188,6 +206,7 @@ class SlaService:
 
     async def _dead_letter(self, record: Record, reason: str, result: str = "invalid") -> None:
         self.metrics.event(result)
+        self.metrics.dead_letter(reason, result)
         reason = clip(reason, MAX_REASON_CHARS)
         log.warning(
             "invalid record", reason=reason, partition=record.partition, offset=record.offset
@@ -215,8 +234,15 @@ class SlaService:
         await self.dead_letter.send(key=key, value=value, headers=headers)
 
     # -- decisions out -----------------------------------------------------------------
+    def _where(self, ticket_id: str) -> Where:
+        """The ticket's (service, region) label values."""
+        ticket = self.engine.tickets.get(ticket_id)
+        if ticket is None:
+            return "remote", "none"
+        return self.metrics.where(ticket.fold.service, ticket.fold.region)
+
     async def _emit(self, alert: Alert, now: int, *, by_clock: bool) -> None:
-        self.metrics.alert(alert, now, by_clock=by_clock)
+        self.metrics.alert(alert, now, by_clock=by_clock, where=self._where(alert.ticket_id))
         # breaches and retractions are what on-call acts on; at-risk alerts only at debug
         emit_log = log.debug if alert.type == AlertType.AT_RISK else log.info
         emit_log(
@@ -232,7 +258,7 @@ class SlaService:
 
     async def _emit_outcomes(self, now: int) -> None:
         for outcome, first in self.engine.drain_outcomes():
-            self.metrics.outcome(outcome, first=first)
+            self.metrics.outcome(outcome, first=first, where=self._where(outcome.ticket_id))
             ticket = self.engine.tickets.get(outcome.ticket_id)
             if first and self.board is not None and ticket is not None:
                 self.board.add(outcome, ticket.shard)
@@ -347,6 +373,7 @@ class SlaService:
         await self.flush()
         self.ready = True
         self.metrics.ready(True)
+        self.metrics.recovered()
         self._wake.set()
         log.info(
             "recovered",
