@@ -32,11 +32,11 @@ from slamon.terminal.snapshot import Pair, Snapshot, records_per_s
 
 P80 = 0.8
 RATE_WINDOW_S = 10.0
-MAX_REMEMBERED = 100_000  # (ticket, SLA) pairs remembered so a corrected outcome counts once
+MAX_REMEMBERED = 100_000  # (ticket, SLA) pairs kept so a re-sent outcome counts once
 
 
 class BoardState:
-    """The latest scrape, the one before (for rates), recent alerts, outcome durations."""
+    """Recent scrapes (for rates), the latest alerts, outcome durations and targets."""
 
     def __init__(self, recent: int = 8) -> None:
         self.scrapes: deque[Snapshot] = deque()  # the last RATE_WINDOW_S of them
