@@ -18,7 +18,8 @@ from slamon.core.policy import SlaPolicy
 from slamon.testing import EventLog, at
 from slamon.worker.settings import Topics, WorkerSettings
 
-COMMANDS = {"replay", "generate", "policy", "worker", "publish", "simulate", "tail", "watch"}
+COMMANDS = {"replay", "generate", "policy", "worker", "publish", "simulate", "tail", "watch",
+            "rules"}  # fmt: skip
 
 
 def sample_log(path: Path) -> Path:
