@@ -1,0 +1,126 @@
+"""deploy/alertmanager/alertmanager.yml, checked by the real amtool and a real Alertmanager:
+valid, routed by severity (page | ticket), a ticket inhibited while its page fires."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.deploy.tools import need
+from tests.integration.harness import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+CONFIG = ROOT / "deploy" / "alertmanager" / "alertmanager.yml"
+PACKAGE = "prometheus-alertmanager"
+
+
+def amtool(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [need("amtool", package=PACKAGE), *args],
+        capture_output=True, text=True, timeout=30, check=False,
+    )  # fmt: skip
+
+
+def test_amtool_check_config_accepts_the_config() -> None:
+    """`amtool check-config` finds the route, the inhibit rule and the three receivers."""
+    result = amtool("check-config", str(CONFIG))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "SUCCESS" in result.stdout
+    assert " - 1 inhibit rules" in result.stdout
+    assert " - 3 receivers" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("labels", "receiver"),
+    [
+        (["alertname=SlamonSlaBurnRate", "severity=page", "priority=P1"], "page"),
+        (["alertname=SlamonSlaBurnRate", "severity=ticket", "priority=P1"], "ticket"),
+        (["alertname=SomethingElse"], "default"),
+    ],
+)
+def test_alerts_are_routed_by_severity(labels: list[str], receiver: str) -> None:
+    """A page goes to the page receiver, a ticket to the ticket one, the rest to default."""
+    result = amtool("config", "routes", "test", "--config.file", str(CONFIG), *labels)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == [receiver]
+
+
+@pytest.fixture
+def alertmanager(tmp_path: Path) -> Iterator[str]:
+    """A real Alertmanager with the config, on a free port; stopped afterwards."""
+    binary = need("alertmanager", "prometheus-alertmanager", package=PACKAGE)
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    log = (tmp_path / "alertmanager.log").open("wb")
+    process = subprocess.Popen(
+        [binary, f"--config.file={CONFIG}", f"--storage.path={tmp_path / 'data'}",
+         f"--web.listen-address=127.0.0.1:{port}", "--cluster.listen-address="],
+        stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            assert process.poll() is None, (tmp_path / "alertmanager.log").read_text()
+            try:
+                with urllib.request.urlopen(f"{url}/-/ready", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            assert time.monotonic() < deadline, "Alertmanager not ready after 30 s"
+            time.sleep(0.2)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+
+
+def _post(url: str, body: Any) -> None:
+    request = urllib.request.Request(
+        url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=5) as response:
+        assert response.status == 200
+
+
+def _alerts(url: str) -> list[dict[str, Any]]:
+    with urllib.request.urlopen(f"{url}/api/v2/alerts", timeout=5) as response:
+        result: list[dict[str, Any]] = json.load(response)
+    return result
+
+
+def test_a_ticket_is_inhibited_while_the_page_of_the_same_alert_fires(alertmanager: str) -> None:
+    """Page and ticket of one alertname and SLA: the ticket is suppressed by the page; the
+    ticket of another SLA still notifies."""
+    common = {"alertname": "SlamonSlaBurnRate", "priority": "P1"}
+    alerts = [
+        {"labels": {**common, "sla": "first_response", "severity": "page"}},
+        {"labels": {**common, "sla": "first_response", "severity": "ticket"}},
+        {"labels": {**common, "sla": "resolution", "severity": "ticket"}},
+    ]
+    _post(f"{alertmanager}/api/v2/alerts", alerts)
+    deadline = time.monotonic() + 20
+    while True:
+        state = {
+            (alert["labels"]["sla"], alert["labels"]["severity"]): alert["status"]
+            for alert in _alerts(alertmanager)
+        }
+        if len(state) == 3 and state[("first_response", "ticket")]["state"] == "suppressed":
+            break
+        assert time.monotonic() < deadline, f"not inhibited after 20 s: {state}"
+        time.sleep(0.2)
+    assert state[("first_response", "ticket")]["inhibitedBy"]
+    assert state[("first_response", "page")]["state"] == "active"
+    assert state[("resolution", "ticket")]["state"] == "active"
