@@ -318,6 +318,16 @@ def _checked_lines(events: IO[bytes]) -> tuple[list[bytes], list[tuple[int, str]
     return valid, invalid
 
 
+PROGRESS_EVERY_NS = 10 * NS_PER_S
+
+
+def _progress(sent: int, elapsed_ns: int, duration_s: float) -> None:
+    """One progress line on stderr: where the run is and what it has sent."""
+    elapsed_s = elapsed_ns / NS_PER_S
+    where = f"{duration_text(round(elapsed_s))} of {duration_text(duration_s)}"
+    click.echo(f"simulate: {where}, {sent} events ({sent / elapsed_s:.1f}/s)", err=True)
+
+
 @click.command("simulate")
 @POLICY
 @BROKER
@@ -355,9 +365,11 @@ def simulate_command(
 
     async def run() -> int:
         sent = 0
-        deadline = time.time_ns() + int(duration * NS_PER_S)
+        started = time.time_ns()
+        deadline = started + int(duration * NS_PER_S)
+        report_at = started + PROGRESS_EVERY_NS
         async with producing(broker, security=security) as prod:
-            stream = live_traffic(policy, rate, seed=seed, now=time.time_ns(), until=deadline)
+            stream = live_traffic(policy, rate, seed=seed, now=started, until=deadline)
             for due, record in stream:
                 wait = (due - time.time_ns()) / NS_PER_S
                 if wait > 0:
@@ -366,6 +378,9 @@ def simulate_command(
                     events_topic, value=orjson.dumps(record), key=str(record["subject"]).encode()
                 )
                 sent += 1
+                if due >= report_at:
+                    report_at += PROGRESS_EVERY_NS
+                    _progress(sent, due - started, duration)
         return sent
 
     try:
