@@ -6,10 +6,11 @@ elsewhere: to the local ports of `make stack`, or to the services of docker-comp
         [--source deploy/prometheus/prometheus.yml]
 
 Rule files are made absolute: relative to the source file, as Prometheus resolves them, or
-to --rules-base (where a container mounts deploy/prometheus/). The job `slamon` scrapes the worker (added when the
-source has none); a job whose name says prometheus or alertmanager scrapes that server; the
-alerting section sends to the stack's Alertmanager. When the source file does not exist, a
-minimal configuration with the same jobs is written (and said so on stderr).
+to --rules-base (where a container mounts deploy/prometheus/). The job `slamon` scrapes the
+workers (added when the source has none); a job whose name says prometheus or alertmanager
+scrapes that server; other jobs are left out; the alerting section sends to the given
+Alertmanager. When the source file does not exist, a minimal configuration (the slamon job,
+no rules) is written, and said so on stderr.
 """
 
 from __future__ import annotations
@@ -82,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.source.exists():
         source = yaml.safe_load(args.source.read_text(encoding="utf-8")) or {}
     else:
-        print(f"stack: {args.source} not found: scraping the worker without rules", file=sys.stderr)
+        sys.stderr.write(f"stack: {args.source} not found: scraping the worker without rules\n")
         source = {}
     config = local_config(
         source,
