@@ -47,7 +47,7 @@ def test_wire_layout_is_the_plain_list_of_the_table() -> None:
     assert (snapshot.settled, snapshot.risk_sent, snapshot.standing) == (2, 1, 1)
     assert snapshot.generation == [1, 0, 0]
     event = ["c1", "ticket.created", "T1", ns(0), 0, "/test", "P1", "remote"]
-    event += [None] * 6
+    event += [None] * 8
     assert orjson.dumps(snapshot.to_list()) == orjson.dumps(
         [1, 3, None, 2, 1, 1, [1, 0, 0], [event]]
     )
@@ -89,7 +89,7 @@ def _with(index: int, value: Any) -> list[Any]:
         (_with(6, [0, 0, None]), "generation"),
         (_with(7, {}), "events"),
         (_with(7, [["e", "ticket.created", "T", 0]]), "events"),
-        (_with(7, [["e"] * 15]), "events"),
+        (_with(7, [["e"] * 17]), "events"),
     ],
 )
 def test_from_list_rejects_a_bad_version_or_shape(record: Any, match: str) -> None:

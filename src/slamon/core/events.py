@@ -28,11 +28,13 @@ REOPENED = "ticket.reopened"
 CLOSED = "ticket.closed"
 CANCELLED = "ticket.cancelled"
 SURVEY = "survey.submitted"
+COMPLAINT_FILED = "complaint.filed"
+COMPLAINT_RESOLVED = "complaint.resolved"
 
 EVENT_TYPES: frozenset[str] = frozenset(
     {
         CREATED, RESPONDED, DISPATCHED, ARRIVED, PAUSED, RESUMED, PRIORITY_CHANGED,
-        RESOLVED, REOPENED, CLOSED, CANCELLED, SURVEY,
+        RESOLVED, REOPENED, CLOSED, CANCELLED, SURVEY, COMPLAINT_FILED, COMPLAINT_RESOLVED,
     }
 )  # fmt: skip
 SERVICES = frozenset({"onsite", "remote"})
@@ -82,6 +84,9 @@ class Event(NamedTuple):
     reason: str | None = None
     first_time_fix: bool | None = None
     score: int | None = None
+    # appended last: a stored snapshot's events without them still load (core.live)
+    asset_id: str | None = None
+    product_category: str | None = None
 
 
 _SHARED: dict[str, str] = {s: s for s in (*EVENT_TYPES, *PRIORITIES, *SERVICES)}
@@ -113,16 +118,19 @@ def compact(event: Event) -> Event:
         customer_tier=None if event.customer_tier is None else shared(event.customer_tier),
         technician_id=None if event.technician_id is None else shared(event.technician_id),
         reason=None if event.reason is None else shared(event.reason),
-    )
+        product_category=(
+            None if event.product_category is None else shared(event.product_category)
+        ),
+    )  # asset_id stays unshared: one per device, it would only fill the table
 
 
-def _opt_str(data: dict[str, Any], key: str) -> str | None:
+def _opt_str(data: dict[str, Any], key: str, share: bool = True) -> str | None:
     value = data.get(key)
     if not isinstance(value, str):
         return None
     if len(value) > MAX_DATA_CHARS:
         raise InvalidEvent(f"data.{key} is {len(value)} characters, more than {MAX_DATA_CHARS}")
-    return shared(value)
+    return shared(value) if share else value
 
 
 def _priority(data: dict[str, Any]) -> str:
@@ -200,6 +208,8 @@ def _build(etype: str, obj: dict[str, Any], time: int, seq: int, data: dict[str,
             service=shared(service),
             region=_opt_str(data, "region"),
             customer_tier=_opt_str(data, "customer_tier"),
+            asset_id=_opt_str(data, "asset_id", share=False),
+            product_category=_opt_str(data, "product_category"),
         )
     if etype == PRIORITY_CHANGED:
         return Event(*base, priority=_priority(data))
@@ -220,6 +230,6 @@ def _build(etype: str, obj: dict[str, Any], time: int, seq: int, data: dict[str,
         )
     if etype in (DISPATCHED, ARRIVED):
         return Event(*base, technician_id=_opt_str(data, "technician_id"))
-    if etype == PAUSED:
+    if etype in (PAUSED, COMPLAINT_FILED, COMPLAINT_RESOLVED):
         return Event(*base, reason=_opt_str(data, "reason"))
     return Event(*base)

@@ -23,8 +23,12 @@ class TicketFold:
 
     __slots__ = (
         "arrived",
+        "asset_id",
         "cancelled_at",
+        "complaints_filed",
+        "complaints_resolved",
         "created_at",
+        "customer_tier",
         "ever_reopened",
         "ever_resolved",
         "ignored",
@@ -32,8 +36,10 @@ class TicketFold:
         "pause_mask",
         "paused",
         "priority",
+        "product_category",
         "region",
         "resolved",
+        "resolved_at",
         "responded",
         "service",
         "since0",
@@ -44,6 +50,9 @@ class TicketFold:
         "spans2",
         "survey_count",
         "survey_sum",
+        "tech_arrived",
+        "tech_dispatched",
+        "tech_resolved",
     )
 
     def __init__(self, pause: frozenset[str]) -> None:
@@ -58,6 +67,9 @@ class TicketFold:
         self.priority = ""
         self.service = "remote"
         self.region: str | None = None
+        self.customer_tier: str | None = None
+        self.product_category: str | None = None
+        self.asset_id: str | None = None
         self.paused = False
         self.responded = False
         self.arrived = False
@@ -65,6 +77,13 @@ class TicketFold:
         self.ever_resolved = False
         self.ever_reopened = False
         self.last_ftf: bool | None = None
+        self.resolved_at: int | None = None  # when the ticket last became resolved
+        # the technician_id of the last event of each kind that names one
+        self.tech_arrived: str | None = None
+        self.tech_dispatched: str | None = None
+        self.tech_resolved: str | None = None
+        self.complaints_filed = 0
+        self.complaints_resolved = 0
         self.survey_sum = 0
         self.survey_count = 0
         self.ignored = 0  # events before `created`, after `cancelled`, or without effect
@@ -96,6 +115,13 @@ class TicketFold:
         if sla_index == 1:
             return self.arrived
         return self.resolved
+
+    def technician(self) -> str | None:
+        """The ticket's technician: the ``technician_id`` of its last ``technician.arrived``,
+        else of its last ``technician.dispatched``, else of its last ``ticket.resolved``."""
+        if self.tech_arrived is not None:
+            return self.tech_arrived
+        return self.tech_dispatched if self.tech_dispatched is not None else self.tech_resolved
 
     def in_force_mask(self) -> int:
         """The SLAs that bind this ticket: it is created and not cancelled, and the SLA
@@ -136,6 +162,9 @@ class TicketFold:
             self.priority = event.priority or ""
             self.service = event.service or "remote"
             self.region = event.region
+            self.customer_tier = event.customer_tier
+            self.product_category = event.product_category
+            self.asset_id = event.asset_id
             changed = ALL_SLAS
         elif self.cancelled_at is not None or etype == ev.CREATED:
             self.ignored += 1
@@ -166,13 +195,18 @@ class TicketFold:
     def _apply_update(self, event: Event) -> bool:
         """Apply an event to a created, live ticket; True if it changes every SLA.
 
-        ``technician.dispatched`` and ``ticket.closed`` change nothing.
+        ``technician.dispatched``, ``ticket.closed`` and complaints change no clock.
         """
         etype = event.type
         if etype == ev.RESPONDED:
             self.responded = True
         elif etype == ev.ARRIVED:
             self.arrived = True
+            if event.technician_id is not None:
+                self.tech_arrived = event.technician_id
+        elif etype == ev.DISPATCHED:
+            if event.technician_id is not None:
+                self.tech_dispatched = event.technician_id
         elif etype == ev.PAUSED:
             self.paused = True
         elif etype == ev.RESUMED:
@@ -181,9 +215,13 @@ class TicketFold:
             old, self.priority = self.priority, event.priority or self.priority
             return self.priority != old
         elif etype == ev.RESOLVED:
+            if not self.resolved:
+                self.resolved_at = event.time
             self.resolved = True
             self.ever_resolved = True
             self.last_ftf = event.first_time_fix
+            if event.technician_id is not None:
+                self.tech_resolved = event.technician_id
         elif etype == ev.REOPENED:
             if self.resolved:  # a reopen acts only on a resolved ticket
                 self.resolved = False
@@ -194,4 +232,8 @@ class TicketFold:
         elif etype == ev.SURVEY:
             self.survey_sum += event.score or 0
             self.survey_count += 1
+        elif etype == ev.COMPLAINT_FILED:
+            self.complaints_filed += 1
+        elif etype == ev.COMPLAINT_RESOLVED:
+            self.complaints_resolved += 1
         return False
