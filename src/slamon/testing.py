@@ -87,6 +87,7 @@ class Record:
     key: bytes | None
     value: bytes | None
     headers: Any = field(default_factory=list)
+    timestamp: float | None = None
 
 
 def event_record(event: dict[str, Any], topic: str, partition: int = 0, offset: int = 0) -> Record:

@@ -9,6 +9,7 @@ resolution 2h, at risk at 90m). Instants are ``ns(minutes)`` after 2026-11-23T08
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import re
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -341,7 +342,7 @@ async def test_recovery_restores_active_partitions_and_emits_overdue_alerts() ->
     assert h.metric("slamon_ready") == 1
     assert set(h.table) == {b"A", b"B"}  # B's snapshot stays for its owner
     # found by the clock: detection delay 11m - 10m = 60 s for the breach
-    labels = {"type": "sla.breached"}
+    labels = {"type": "sla.breached", "found_by": "clock"}
     assert h.metric("slamon_alert_detection_delay_seconds_count", labels) == 1
     assert h.metric("slamon_alert_detection_delay_seconds_sum", labels) == 60.0
 
@@ -373,28 +374,36 @@ async def test_revoke_drops_tickets_of_those_partitions_and_clears_ready() -> No
 
 
 @pytest.mark.asyncio
-async def test_detection_delay_is_observed_only_for_clock_found_alerts() -> None:
-    """Alerts decided on an event skip the delay histogram; alerts found by tick() observe it."""
+async def test_detection_delay_counts_from_the_instant_or_from_when_the_record_was_readable() -> (
+    None
+):
+    """Found by tick(): from the alert's instant. Found with an event: from the record's
+    timestamp when later (the worker could not know before), so a stalled worker shows; a
+    record without a timestamp is not observed."""
     h = Harness(now=ns(11))
-    # A created at 0 arrives at 11m: at risk and breached on ingest, not by the clock
-    await h.service.handle(event_record(created("A", minute=0), offset=0))
+    # A created at 0, stamped by the broker at 10.5m, read at 11m: 30 s late for both alerts
+    record = dataclasses.replace(event_record(created("A", minute=0)), timestamp=ns(10.5) / 1e9)
+    await h.service.handle(record)
     assert len(h.alerts.sent) == 2
-    labels = {"type": "sla.breached"}
-    assert h.metric("slamon_alert_detection_delay_seconds_count", labels) is None
+    event = {"type": "sla.breached", "found_by": "event"}
+    assert h.metric("slamon_alert_detection_delay_seconds_sum", event) == 30.0
+    risk_event = {"type": "sla.at_risk", "found_by": "event"}
+    assert h.metric("slamon_alert_detection_delay_seconds_sum", risk_event) == 30.0
+    await h.service.handle(event_record(created("C", minute=0), offset=2))  # no timestamp
+    assert h.metric("slamon_alert_detection_delay_seconds_count", event) == 1
     # B created at 11m: at risk 18.5m, breach 21m, both found by the tick at 22m
     await h.service.handle(event_record(created("B", minute=11), offset=1))
     h.clock.now = ns(22)
     await h.service.tick()
-    assert [(a["type"], a["subject"]) for a in h.alert_events()[2:]] == [
+    assert [(a["type"], a["subject"]) for a in h.alert_events()[4:]] == [
         ("sla.at_risk", "B"),
         ("sla.breached", "B"),
     ]
-    assert h.metric("slamon_alert_detection_delay_seconds_count", labels) == 1
-    assert h.metric("slamon_alert_detection_delay_seconds_sum", labels) == 60.0  # 22m - 21m
-    risk = {"type": "sla.at_risk"}
+    clock = {"type": "sla.breached", "found_by": "clock"}
+    assert h.metric("slamon_alert_detection_delay_seconds_count", clock) == 1
+    assert h.metric("slamon_alert_detection_delay_seconds_sum", clock) == 60.0  # 22m - 21m
+    risk = {"type": "sla.at_risk", "found_by": "clock"}
     assert h.metric("slamon_alert_detection_delay_seconds_sum", risk) == 210.0  # 22m - 18.5m
-    both = {"type": "sla.breached", "sla": "first_response", "priority": "P1"}
-    assert h.metric("slamon_alerts_total", both) == 2  # A's and B's
 
 
 # -- the live board ----------------------------------------------------------------------------

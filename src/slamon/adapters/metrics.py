@@ -160,7 +160,7 @@ class SlaMetrics(Collector):
         self.durations = {
             sla: {p: _Histogram(sla_buckets(policy, sla)) for p in PRIORITIES} for sla in SLAS
         }
-        self.delays: dict[str, _Histogram] = {}
+        self.delays: dict[tuple[str, str], _Histogram] = {}  # (type, found_by)
         self.region = RegionLabels(max_regions)
         self.last_event_s = 0.0
         self.is_ready = 0
@@ -178,7 +178,13 @@ class SlaMetrics(Collector):
     def dead_letter(self, reason: str, result: str) -> None:
         self.dead_letters[dead_letter_class(reason, result)] += 1
 
-    def alert(self, alert: Alert, detected_at: int, *, by_clock: bool, where: Where) -> None:
+    def alert(
+        self, alert: Alert, detected_at: int, *, by_clock: bool, where: Where,
+        known_at: int | None = None,
+    ) -> None:  # fmt: skip
+        """Count ``alert``; its detection delay is from its instant (found by the clock), or
+        from when its record could first be read (``known_at``: found with an event), so a
+        stalled worker shows whichever way it catches up."""
         key = (alert.type, alert.sla, alert.priority)
         self.alert_counts[key] = self.alert_counts.get(key, 0) + 1
         if alert.type == AlertType.BREACHED:
@@ -187,11 +193,14 @@ class SlaMetrics(Collector):
         elif alert.type == AlertType.RETRACTED:
             sli = (alert.priority, alert.sla, *where)
             self.retractions[sli] = self.retractions.get(sli, 0) + 1
-        if by_clock:
-            histogram = self.delays.get(alert.type)
-            if histogram is None:
-                histogram = self.delays[alert.type] = _Histogram((*DELAY_BUCKETS, math.inf))
-            histogram.observe(max(0, detected_at - alert.at) / NS_PER_S)
+        if not by_clock and known_at is None:
+            return
+        since = alert.at if by_clock or known_at is None else max(alert.at, known_at)
+        found_by = "clock" if by_clock else "event"
+        histogram = self.delays.get((alert.type, found_by))
+        if histogram is None:
+            histogram = self.delays[(alert.type, found_by)] = _Histogram((*DELAY_BUCKETS, math.inf))
+        histogram.observe(max(0, detected_at - since) / NS_PER_S)
 
     def outcome(self, outcome: Outcome, *, first: bool, where: Where) -> None:
         key = (outcome.status, outcome.sla, outcome.priority)
@@ -246,11 +255,12 @@ class SlaMetrics(Collector):
             yield family
         delays = HistogramMetricFamily(
             "slamon_alert_detection_delay_seconds",
-            "Wall time from an alert's instant to its emission, for alerts found by the clock.",
-            labels=["type"],
+            "Wall time from an alert's instant (or, found with an event, from its record's "
+            "timestamp if later) to its emission.",
+            labels=["type", "found_by"],
         )
-        for kind, histogram in sorted(self.delays.items()):
-            delays.add_metric([kind], histogram.buckets(), histogram.total)
+        for (kind, found_by), histogram in sorted(self.delays.items()):
+            delays.add_metric([kind, found_by], histogram.buckets(), histogram.total)
         yield delays
 
     def _monitor(self) -> Iterator[Metric]:

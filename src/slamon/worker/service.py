@@ -77,6 +77,7 @@ class Record(Protocol):
     key: bytes | None
     value: bytes | None
     headers: Any
+    timestamp: float | None  # seconds: when the broker (or producer) stamped it
 
 
 class SlaService:
@@ -147,8 +148,10 @@ class SlaService:
         if isinstance(alerts, Rejected):
             self.metrics.event(alerts.reason)
             return
+        # the earliest the worker could have found these: the record's own timestamp
+        known_at = int(record.timestamp * NS_PER_S) if record.timestamp else None
         for alert in alerts:
-            await self._emit(alert, now, by_clock=False)
+            await self._emit(alert, now, by_clock=False, known_at=known_at)
         await self._emit_outcomes(now)
         self._count_quality(event)
         ticket = self.engine.tickets.get(event.ticket_id)
@@ -241,8 +244,11 @@ class SlaService:
             return "remote", "none"
         return self.metrics.where(ticket.fold.service, ticket.fold.region)
 
-    async def _emit(self, alert: Alert, now: int, *, by_clock: bool) -> None:
-        self.metrics.alert(alert, now, by_clock=by_clock, where=self._where(alert.ticket_id))
+    async def _emit(
+        self, alert: Alert, now: int, *, by_clock: bool, known_at: int | None = None
+    ) -> None:
+        where = self._where(alert.ticket_id)
+        self.metrics.alert(alert, now, by_clock=by_clock, where=where, known_at=known_at)
         # breaches and retractions are what on-call acts on; at-risk alerts only at debug
         emit_log = log.debug if alert.type == AlertType.AT_RISK else log.info
         emit_log(
