@@ -1,7 +1,8 @@
 """The `slamon` command line: one entry point for every shell.
 
 The only place that knows every command: :mod:`.options` holds what several share,
-:mod:`.offline` the commands without Kafka (:mod:`.rules` the Prometheus rules),
+:mod:`.offline` the commands without Kafka (:mod:`.rules` the Prometheus rules,
+:mod:`.dashboards` the Grafana boards),
 :mod:`.live`, :mod:`.tail` and :mod:`.watch` those with. None of them imports this module back.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 import click
 
 from slamon import __version__
+from slamon.cli.dashboards import dashboards_command
 from slamon.cli.live import publish_command, simulate_command, worker_command
 from slamon.cli.offline import generate_command, policy_group, replay_command
 from slamon.cli.options import CommandGroup
@@ -28,5 +30,5 @@ def main() -> None:
 
 for _command in (replay_command, generate_command, policy_group,
                  worker_command, publish_command, simulate_command, tail_command,
-                 watch_command, rules_command):  # fmt: skip
+                 watch_command, rules_command, dashboards_command):  # fmt: skip
     main.add_command(_command)
