@@ -7,7 +7,7 @@ core's, in :mod:`slamon.core.replay`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 
 from slamon.adapters.jsonl import read_events
 from slamon.core.policy import SlaPolicy
@@ -21,6 +21,8 @@ def replay(
     policy: SlaPolicy,
     until: int | None = None,
     progress: Callable[[int], None] | None = None,
+    by: Sequence[str] = (),
 ) -> ReplayResult:
-    """Replay JSONL ``lines`` under ``policy``, evaluating at ``until`` (default: last event)."""
-    return replay_events(read_events(lines), policy, until=until, progress=progress)
+    """Replay JSONL ``lines`` under ``policy``, evaluating at ``until`` (default: last event);
+    ``by``: the breakdown dimensions."""
+    return replay_events(read_events(lines), policy, until=until, progress=progress, by=by)

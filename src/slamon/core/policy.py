@@ -31,6 +31,11 @@ DEFAULT_WARN_AT = Fraction(3, 4)
 DEFAULT_OBJECTIVES = {"P1": Fraction(99, 100), "P2": Fraction(98, 100),
                       "P3": Fraction(95, 100), "P4": Fraction(90, 100)}  # fmt: skip
 
+# Quality figures (docs/contract.md, "Quality"): the repeat-failure window (wall-clock
+# time) and the CSAT baselines per product category, the standard's industry averages.
+DEFAULT_REPEAT_WINDOW_NS = 30 * 24 * 3600 * NS_PER_S
+DEFAULT_CSAT_BASELINES = {"appliance": 8.5, "car": 8.2, "electronics": 8.7}
+
 _INTERVAL = re.compile(r"([0-9]{2}):([0-9]{2})-([0-9]{2}):([0-9]{2})\Z")  # ASCII digits only
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
 _DECIMAL = re.compile(r"[0-9]{0,3}\.[0-9]{1,15}\Z")  # warn_at as text: a plain decimal
@@ -72,6 +77,16 @@ class PriorityPolicy:
     objectives: tuple[Fraction, Fraction, Fraction] = (Fraction(99, 100),) * 3  # aligned with SLAS
 
 
+@dataclass(frozen=True, slots=True)
+class QualityPolicy:
+    """``spec.quality``: the repeat-failure window and the CSAT baselines per category."""
+
+    repeat_window_ns: int = DEFAULT_REPEAT_WINDOW_NS
+    csat_baselines: Mapping[str, float] = field(
+        default_factory=lambda: dict(DEFAULT_CSAT_BASELINES)
+    )
+
+
 @dataclass(frozen=True)
 class SlaPolicy:
     """A validated policy; lookups used on the hot path are precomputed."""
@@ -80,6 +95,7 @@ class SlaPolicy:
     warn_at: Fraction
     pause: frozenset[str]
     priorities: Mapping[str, PriorityPolicy]
+    quality: QualityPolicy = field(default_factory=QualityPolicy)
     _targets: dict[tuple[str, str], int] = field(init=False, repr=False, compare=False)
     _warns: dict[tuple[str, str], int] = field(init=False, repr=False, compare=False)
     _rules: dict[str, tuple[Calendar, tuple[int, ...], tuple[int, ...]]] = field(
@@ -286,6 +302,34 @@ def _check_reach(calendar: Calendar, targets: list[int], path: Path) -> None:
             )
 
 
+def _baseline(value: Any, path: Path) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 1 <= value <= 10:
+        raise PolicyError(f"expected a score between 1 and 10 such as 8.5, got "
+                          f"{excerpt(value, SHOWN)}", path)  # fmt: skip
+    return float(value)
+
+
+def _quality(value: Any, path: Path) -> QualityPolicy:
+    """``{repeat_window: 30d, csat_baselines: {appliance: 8.5, ...}}``, both optional; a
+    ``csat_baselines`` mapping replaces the defaults (an empty one: no baselines)."""
+    doc = _mapping(value, path, {"repeat_window", "csat_baselines"})
+    window = DEFAULT_REPEAT_WINDOW_NS
+    if "repeat_window" in doc:
+        try:
+            window = parse_duration(doc["repeat_window"])
+        except ValueError as exc:
+            raise PolicyError(str(exc), (*path, "repeat_window")) from None
+    baselines = dict(DEFAULT_CSAT_BASELINES)
+    if "csat_baselines" in doc:
+        base_path = (*path, "csat_baselines")
+        found = _mapping(doc["csat_baselines"], base_path)
+        baselines = {}
+        for category, score in found.items():
+            _string(category, base_path)
+            baselines[category] = _baseline(score, (*base_path, category))
+    return QualityPolicy(window, baselines)
+
+
 def policy_from_dict(document: Any) -> SlaPolicy:
     """Validate a policy document and build the :class:`SlaPolicy`."""
     doc = _mapping(document, (), {"apiVersion", "kind", "metadata", "spec"})
@@ -298,7 +342,7 @@ def policy_from_dict(document: Any) -> SlaPolicy:
                         {"name", "description", "labels"})  # fmt: skip
     name = _string(_required(metadata, "name", ("metadata",)), ("metadata", "name"))
     spec = _mapping(_required(doc, "spec", ()), ("spec",),
-                    {"warn_at", "pause", "calendars", "priorities"})  # fmt: skip
+                    {"warn_at", "pause", "calendars", "priorities", "quality"})  # fmt: skip
     calendars: dict[str, Calendar] = {ALWAYS_OPEN.name: ALWAYS_OPEN}
     for cal_name, cal_doc in _mapping(spec.get("calendars", {}), ("spec", "calendars")).items():
         path = ("spec", "calendars", cal_name)
@@ -323,4 +367,5 @@ def policy_from_dict(document: Any) -> SlaPolicy:
         warn_at=warn_at,
         pause=_pause(spec.get("pause", ["resolution"]), ("spec", "pause")),
         priorities=priorities,
+        quality=_quality(spec.get("quality", {}), ("spec", "quality")),
     )

@@ -10,16 +10,17 @@ no event alerts exactly as the worker's timer does on the wall clock.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from operator import attrgetter
 from typing import Any
 
-from slamon.core.aggregates import quality_figures, sla_table
+from slamon.core.aggregates import breakdowns, sla_table
 from slamon.core.decisions import Alert, Outcome
 from slamon.core.engine import Engine
 from slamon.core.events import Event, InvalidEvent
 from slamon.core.policy import SlaPolicy
+from slamon.core.tickets import TicketFold
 from slamon.core.timefmt import format_rfc3339
 
 PROGRESS_EVERY = 50_000  # lines between two progress calls
@@ -38,9 +39,13 @@ class ReplayResult:
     alerts: list[Alert]
     outcomes: list[Outcome]
     quality: dict[str, Any] = field(default_factory=dict)
+    # {dimension: {value: {slas, quality}}} for the dimensions asked for (``by``)
+    breakdowns: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    # each ticket's state at ``until``, by ticket id (for explain and the HTML report)
+    folds: dict[str, TicketFold] = field(default_factory=dict, compare=False, repr=False)
 
     def report(self) -> dict[str, Any]:
-        return {
+        report = {
             "until": None if self.until is None else format_rfc3339(self.until),
             "events": {
                 "processed": self.processed,
@@ -51,6 +56,9 @@ class ReplayResult:
             "slas": sla_table(self.outcomes),
             "quality": self.quality,
         }
+        if self.breakdowns:
+            report["breakdowns"] = self.breakdowns
+        return report
 
 
 def replay_events(
@@ -58,11 +66,13 @@ def replay_events(
     policy: SlaPolicy,
     until: int | None = None,
     progress: Callable[[int], None] | None = None,
+    by: Sequence[str] = (),
 ) -> ReplayResult:
     """Replay decoded log lines under ``policy``, evaluating at ``until``.
 
     ``items`` are ``(line number, Event or InvalidEvent)`` in log order; ``progress``
-    is called with the line number every :data:`PROGRESS_EVERY` lines.
+    is called with the line number every :data:`PROGRESS_EVERY` lines; ``by`` names the
+    breakdown dimensions (:data:`~slamon.core.aggregates.DIMENSIONS`).
     """
     engine = Engine(policy)
     admitted: list[Event] = []
@@ -77,6 +87,9 @@ def replay_events(
     if until is None and admitted:
         until = max(event.time for event in admitted)
     alerts = _apply_in_time_order(engine, admitted, until) if until is not None else []
+    outcomes = list(engine.outcomes(until)) if until is not None else []
+    folds = {ticket_id: t.fold for ticket_id, t in engine.tickets.items()}
+    quality, split = breakdowns(folds, outcomes, policy.quality, by)
     return ReplayResult(
         until=until,
         processed=len(admitted),
@@ -84,8 +97,10 @@ def replay_events(
         orphans=engine.orphan_events(),
         invalid=invalid,
         alerts=alerts,
-        outcomes=list(engine.outcomes(until)) if until is not None else [],
-        quality=quality_figures(t.fold for t in engine.tickets.values()),
+        outcomes=outcomes,
+        quality=quality,
+        breakdowns=split,
+        folds=folds,
     )
 
 
