@@ -207,3 +207,33 @@ def test_grafana_provisions_both_datasources_and_the_boards_folder(
     (provider,) = providers["providers"]
     path = provider["options"]["path"]
     assert host_path(services, "grafana", path) == ROOT / "grafana" / "dashboards"
+
+
+@pytest.mark.parametrize(
+    "targets",
+    [
+        ["--worker", "worker-1:6066", "--worker", "worker-2:6066",
+         "--prometheus", "localhost:9090", "--alertmanager", "alertmanager:9093"],
+        ["--worker", "127.0.0.1:16066", "--prometheus", "127.0.0.1:19090",
+         "--alertmanager", "127.0.0.1:19093", "--scrape-interval", "2s"],
+    ],
+    ids=["compose", "make-stack"],
+)  # fmt: skip
+def test_the_moved_prometheus_configs_pass_promtool(tmp_path: Path, targets: list[str]) -> None:
+    """The configs written for docker-compose.yml and for `make stack` (rules read from the
+    repository here) pass `promtool check config`, rule files included."""
+    promtool = need("promtool", package="prometheus")
+    out = tmp_path / "prometheus.yml"
+    subprocess.run(
+        [sys.executable, str(ROOT / "deploy" / "stack" / "prometheus_config.py"), str(out),
+         *targets, "--rules-base", str(ROOT / "deploy" / "prometheus")],
+        check=True, timeout=60,
+    )  # fmt: skip
+    result = subprocess.run(
+        [promtool, "check", "config", str(out)],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "SUCCESS" in result.stdout + result.stderr
+    config = yaml.safe_load(out.read_text(encoding="utf-8"))
+    assert len(config["rule_files"]) >= 1
