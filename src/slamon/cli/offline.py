@@ -18,6 +18,7 @@ from slamon.cli.options import (
     report_invalid,
     source_name,
 )
+from slamon.core.aggregates import DIMENSIONS
 from slamon.core.durations import format_duration
 from slamon.core.policy import PRIORITIES, SLAS, SlaPolicy
 from slamon.core.timefmt import parse_rfc3339
@@ -47,6 +48,14 @@ def _valid_start(_ctx: click.Context, _param: click.Parameter, value: str) -> st
     return value  # generate_log takes the text
 
 
+BY = click.option(
+    "--by",
+    type=click.Choice(DIMENSIONS),
+    multiple=True,
+    help="Break the report down by a ticket attribute (repeatable); missing: (none).",
+)
+
+
 @click.command("replay")
 @click.argument("events", type=click.File("rb"))
 @POLICY
@@ -73,6 +82,7 @@ def _valid_start(_ctx: click.Context, _param: click.Parameter, value: str) -> st
 @click.option(
     "--progress/--no-progress", default=None, help="Show progress (default: on a terminal)."
 )
+@BY
 def replay_command(
     events: IO[bytes],
     policy_path: str | None,
@@ -82,6 +92,7 @@ def replay_command(
     report_path: IO[bytes] | None,
     invalid_path: IO[bytes] | None,
     progress: bool | None,
+    by: tuple[str, ...],
 ) -> None:
     """Replay a JSONL event log (or - for stdin) and report SLA outcomes.
 
@@ -94,7 +105,9 @@ def replay_command(
     def on_progress(lines: int) -> None:
         click.echo(f"\r  read {lines:,} lines", err=True, nl=False)
 
-    result = replay(events, policy, until=until, progress=on_progress if show_progress else None)
+    result = replay(
+        events, policy, until=until, progress=on_progress if show_progress else None, by=by
+    )
     if show_progress:
         click.echo("", err=True)
     source = source_name(events)
