@@ -237,3 +237,26 @@ def test_the_moved_prometheus_configs_pass_promtool(tmp_path: Path, targets: lis
     assert "SUCCESS" in result.stdout + result.stderr
     config = yaml.safe_load(out.read_text(encoding="utf-8"))
     assert len(config["rule_files"]) >= 1
+
+
+def test_the_boards_use_provisioned_datasources_and_the_home_board_exists(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    """Every datasource uid a board names (beyond its $datasource variable) and every
+    variable's default is provisioned; Grafana's home board is a file of grafana/dashboards/."""
+    provisioning = host_path(services, "grafana", "/etc/grafana/provisioning")
+    sources = yaml.safe_load((provisioning / "datasources" / "datasources.yml").read_text())
+    provisioned = {source["uid"] for source in sources["datasources"]}
+    boards = sorted((ROOT / "grafana" / "dashboards").glob("*.json"))
+    assert boards, "no board in grafana/dashboards/"
+    named = set()
+    for board in boards:
+        text = board.read_text(encoding="utf-8")
+        named |= set(re.findall(r'"datasource":\s*\{[^{}]*"uid":\s*"([^"$]+)"', text))
+        for variable in json.loads(text).get("templating", {}).get("list", []):
+            if variable.get("type") == "datasource":
+                named.add(variable["current"]["value"])
+    assert named
+    assert named <= provisioned, named - provisioned
+    home = services["grafana"]["environment"]["GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH"]
+    assert host_path(services, "grafana", home).is_file()
