@@ -129,7 +129,8 @@ def test_policy_check_prints_targets() -> None:
 
 def test_policy_check_prints_the_file_s_own_targets(tmp_path: Path) -> None:
     """`slamon policy check` prints each priority's calendar and targets as the file writes
-    them (``24h``, not its normal form ``1d``, which reads as one working day)."""
+    them (``24h``, not its normal form ``1d``, which reads as one working day), and under
+    each its objectives (the defaults here)."""
     policy = tmp_path / "tiny.yaml"
     policy.write_text(
         "apiVersion: slamon/v1\nkind: SlaPolicy\nmetadata: {name: tiny}\nspec:\n"
@@ -143,13 +144,15 @@ def test_policy_check_prints_the_file_s_own_targets(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
     assert lines[0] == "policy 'tiny' is valid"
-    assert [line.split() for line in lines[2:6]] == [
+    assert [line.split() for line in lines[2:10:2]] == [
         ["P1", "24x7", "7m", "3h", "90m"],
         ["P2", "24x7", "20m", "6h", "24h"],
         ["P3", "24x7", "2h", "12h", "2d"],
         ["P4", "24x7", "8h", "2d", "36h"],
     ]
-    assert lines[6].startswith("warn_at=0.5 ")
+    objectives = [line.split() for line in lines[3:11:2]]
+    assert objectives == [["objective", f"{p}%", f"{p}%", f"{p}%"] for p in (99, 98, 95, 90)]
+    assert lines[10].startswith("warn_at=0.5 ")
 
 
 def test_generate_writes_a_replayable_log(tmp_path: Path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Mapping
+from fractions import Fraction
 from typing import IO, Any
 
 import click
@@ -218,6 +219,11 @@ def policy_check(path: str) -> None:
     click.echo(render_policy(policy, written_targets(path)))
 
 
+def _percent(value: Fraction) -> str:
+    """An objective as people write it: 99%, 99.9%."""
+    return f"{float(value) * 100:g}%"
+
+
 def render_policy(policy: SlaPolicy, written: Mapping[tuple[str, str], str] | None = None) -> str:
     """The policy's targets as a table: one row per priority, one column per SLA.
 
@@ -232,6 +238,8 @@ def render_policy(policy: SlaPolicy, written: Mapping[tuple[str, str], str] | No
         ]
         targets = " ".join(f"{text:>16}" for text in texts)
         rows.append(f"{priority:4} {policy.calendar(priority).name:10} {targets}")
+        objectives = " ".join(f"{_percent(policy.objective(priority, s)):>16}" for s in SLAS)
+        rows.append(f"{'':4} {'objective':10} {objectives}")
     extra: dict[str, Any] = {"warn_at": float(policy.warn_at), "pause": sorted(policy.pause)}
     rows.append(" ".join(f"{k}={v}" for k, v in extra.items()))
     return "\n".join(rows)
