@@ -298,13 +298,16 @@ def test_worker_data_dir_follows_the_web_port(
 
 
 def test_every_worker_option_has_an_env_var() -> None:
-    """Every `worker` option reads SLAMON_<OPTION NAME> (12-factor), --policy included."""
+    """Every `worker` option reads SLAMON_<OPTION NAME> (12-factor), --policy included; the
+    repeatable URL options read a comma-separated list, SLAMON_<OPTION NAME>_URLS."""
     command = main.commands["worker"]
     options = [p for p in command.params if isinstance(p, click.Option)]
-    assert len(options) == 28  # 20 + the 8 --kafka-* security options
+    assert len(options) == 33  # 20 + the 8 --kafka-* security options + 5 on-call options
+    lists = {"--alertmanager", "--webhook"}
     for option in options:
         flag = option.opts[0]
-        assert option.envvar == "SLAMON_" + flag.removeprefix("--").replace("-", "_").upper()
+        name = "SLAMON_" + flag.removeprefix("--").replace("-", "_").upper()
+        assert option.envvar == (name + "_URLS" if flag in lists else name)
 
 
 def run_python(*args: str) -> subprocess.CompletedProcess[str]:

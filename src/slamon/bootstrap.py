@@ -12,7 +12,7 @@ import dataclasses
 import os
 import sys
 import time
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -20,13 +20,16 @@ import structlog
 from aiokafka.errors import KafkaError
 from prometheus_client import CollectorRegistry
 
+from slamon.adapters.delivery import AlertSink
 from slamon.adapters.kafka_topics import TopicError, TopicSpec, partition_count, provision_topics
 from slamon.adapters.metrics import EngineCollector, SlaMetrics
 from slamon.adapters.outbox import Outbox, OutboxTopic
 from slamon.core.live import LiveEngine
+from slamon.core.oncall import Pager
 from slamon.core.policy import SlaPolicy
 from slamon.core.timefmt import NS_PER_S
 from slamon.logs import configure_logging
+from slamon.worker.oncall import Oncall
 from slamon.worker.service import Board, Sink, SlaService
 from slamon.worker.settings import WorkerSettings
 
@@ -60,6 +63,7 @@ class Service:
     engine: LiveEngine
     gauges: EngineCollector
     registry: CollectorRegistry
+    oncall: Oncall | None = None  # per-ticket alert delivery, when sinks are configured
 
 
 def build_service(
@@ -72,10 +76,20 @@ def build_service(
     registry: CollectorRegistry | None = None,
     board: Board | None = None,
     highwater: Callable[[int], int | None] | None = None,
+    alert_sinks: Sequence[AlertSink] = (),
 ) -> Service:
-    """The engine, its metrics and the service around them, wired to ``outputs``."""
+    """The engine, its metrics and the service around them, wired to ``outputs``.
+
+    ``alert_sinks`` (Alertmanagers, webhooks; fakes in tests) get the per-ticket on-call
+    alerts through a :class:`Pager` re-sending every ``settings.oncall.resend_s``.
+    """
     registry = registry if registry is not None else CollectorRegistry(auto_describe=True)
     engine = LiveEngine(policy, retention_ns=int(settings.retention_s * NS_PER_S))
+    oncall = None
+    if alert_sinks:
+        pager = Pager(int(settings.oncall.resend_s * NS_PER_S))
+        oncall = Oncall(policy, pager, alert_sinks, clock, queue_size=settings.oncall.queue_size)
+        registry.register(oncall.collector)
     service = SlaService(
         engine,
         SlaMetrics(registry, policy, settings.max_regions),
@@ -88,11 +102,25 @@ def build_service(
         board=board,
         flush=outputs.flush,
         clock=clock,
+        oncall=oncall,
     )
     known = highwater or (lambda _partition: None)
     gauges = EngineCollector(engine, lambda: service.lag(known))
     registry.register(gauges)
-    return Service(service, engine, gauges, registry)
+    return Service(service, engine, gauges, registry, oncall)
+
+
+def http_alert_sinks(settings: WorkerSettings, clock: Clock) -> list[AlertSink]:
+    """One sink per configured Alertmanager and webhook URL."""
+    from slamon.adapters.alertmanager import AlertmanagerSink  # noqa: PLC0415
+    from slamon.adapters.webhook import WebhookSink  # noqa: PLC0415
+
+    oncall = settings.oncall
+    sinks: list[AlertSink] = [AlertmanagerSink(url, oncall.board_url)
+                              for url in oncall.alertmanager_urls]  # fmt: skip
+    sinks += [WebhookSink(url, oncall.board_url, oncall.webhook_secret, clock)
+              for url in oncall.webhook_urls]  # fmt: skip
+    return sinks
 
 
 def build_worker(
@@ -145,6 +173,7 @@ def build_worker(
     built = build_service(
         policy, settings, outputs=outputs, table=table, clock=clock, registry=registry,
         board=declared.board, highwater=highwater,
+        alert_sinks=http_alert_sinks(settings, clock),
     )  # fmt: skip
     built.registry.register(BoardCollector(declared.board))
     health = Health(outbox.stats, recovered=lambda: built.service.ready)

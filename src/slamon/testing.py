@@ -8,13 +8,14 @@ and a dict as the table is the worker without Kafka.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
 
+from slamon.core.oncall import Transition
 from slamon.core.policy import SlaPolicy, policy_from_dict
 from slamon.core.timefmt import parse_rfc3339
 
@@ -75,6 +76,32 @@ class ListSink:
     def values(self) -> list[Any]:
         """The decoded JSON values sent so far."""
         return [orjson.loads(s.value or b"null") for s in self.sent]
+
+
+class ListAlertSink:
+    """An on-call sink (Alertmanager, webhook) that keeps every batch delivered to it."""
+
+    name = "list"
+
+    def __init__(self, kind: str = "alertmanager", *, changes_only: bool = False) -> None:
+        self.kind = kind
+        self.changes_only = changes_only
+        self.batches: list[list[Transition]] = []
+
+    async def deliver(self, batch: Sequence[Transition]) -> None:
+        self.batches.append(list(batch))
+
+    async def close(self) -> None:
+        return None
+
+    def transitions(self) -> list[Transition]:
+        """Every transition delivered so far, in order."""
+        return [t for batch in self.batches for t in batch]
+
+    def changes(self) -> list[tuple[str, str, str, str]]:
+        """(change, alertname, ticket, SLA) of each transition delivered, in order."""
+        return [(t.change, t.alert.alertname, t.alert.ticket_id, t.alert.sla)
+                for t in self.transitions()]  # fmt: skip
 
 
 @dataclass

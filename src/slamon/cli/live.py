@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import sys
 import time
 from collections.abc import Iterable, Iterator
@@ -35,7 +36,7 @@ from slamon.cli.options import (
     source_name,
 )
 from slamon.core.timefmt import NS_PER_S
-from slamon.worker.settings import DATA_DIR_PATTERN, Topics, WorkerSettings
+from slamon.worker.settings import DATA_DIR_PATTERN, OncallSettings, Topics, WorkerSettings
 
 
 @contextlib.contextmanager
@@ -159,6 +160,46 @@ def kafka_errors(broker: str) -> Iterator[None]:
     help="Distinct region label values on /metrics; later regions are counted as 'other'.",
 )
 @click.option(
+    "--alertmanager",
+    "alertmanager_urls",
+    multiple=True,
+    callback=lambda _c, _p, v: _urls(v, "--alertmanager"),
+    envvar="SLAMON_ALERTMANAGER_URLS",
+    help="Alertmanager base URL for per-ticket alerts (repeatable; env: comma-separated). "
+    "Every URL gets every alert: list each replica, no load balancer.",
+)
+@click.option(
+    "--webhook",
+    "webhook_urls",
+    multiple=True,
+    callback=lambda _c, _p, v: _urls(v, "--webhook"),
+    envvar="SLAMON_WEBHOOK_URLS",
+    help="URL that gets each alert change as a signed JSON POST (repeatable; env: "
+    "comma-separated). The secret: SLAMON_WEBHOOK_SECRET or --webhook-secret-file.",
+)
+@click.option(
+    "--webhook-secret-file",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    default=None,
+    envvar="SLAMON_WEBHOOK_SECRET_FILE",
+    help="File holding the webhook HMAC-SHA256 secret (whitespace around it stripped).",
+)
+@click.option(
+    "--alert-resend",
+    default=duration_text(DEFAULTS.oncall.resend_s),
+    show_default=True,
+    callback=duration_s,
+    envvar="SLAMON_ALERT_RESEND",
+    help="Re-send firing alerts this often (endsAt = now + 4 x this).",
+)
+@click.option(
+    "--board-url",
+    default=DEFAULTS.oncall.board_url,
+    show_default=True,
+    envvar="SLAMON_BOARD_URL",
+    help="The on-call board, the generatorURL of every alert.",
+)
+@click.option(
     "--log-level",
     type=click.Choice(LOG_LEVELS, case_sensitive=False),
     default=DEFAULTS.log_level,
@@ -194,6 +235,11 @@ def worker_command(
     retention: float,
     session_timeout: float,
     max_regions: int,
+    alertmanager_urls: tuple[str, ...],
+    webhook_urls: tuple[str, ...],
+    webhook_secret_file: Path | None,
+    alert_resend: float,
+    board_url: str,
     log_level: str,
     log_format: str,
 ) -> None:
@@ -222,11 +268,42 @@ def worker_command(
         log_level=log_level,
         log_json=log_format == "json",
         security=security,
+        oncall=_oncall_settings(
+            alertmanager_urls, webhook_urls, webhook_secret_file, alert_resend, board_url
+        ),
     )
     try:
         run_worker(settings, policy)
     except StartupError as exc:
         raise click.ClickException(f"worker cannot start: {exc}") from None
+
+
+def _urls(values: tuple[str, ...], option: str) -> tuple[str, ...]:
+    """Repeated options and comma-separated env values as one tuple of http(s) URLs."""
+    urls = tuple(url.strip() for value in values for url in value.split(",") if url.strip())
+    for url in urls:
+        if not url.startswith(("http://", "https://")):
+            raise click.BadParameter(f"{url!r} is not an http:// or https:// URL",
+                                     param_hint=option)  # fmt: skip
+    return urls
+
+
+def _oncall_settings(
+    alertmanager_urls: tuple[str, ...], webhook_urls: tuple[str, ...],
+    secret_file: Path | None, resend_s: float, board_url: str,
+) -> OncallSettings:  # fmt: skip
+    if resend_s <= 0:
+        raise click.BadParameter("must be more than 0", param_hint="--alert-resend")
+    secret = os.environ.get("SLAMON_WEBHOOK_SECRET") or None
+    if secret_file is not None:
+        if secret is not None:
+            raise click.UsageError("give SLAMON_WEBHOOK_SECRET or --webhook-secret-file, "
+                                   "not both")  # fmt: skip
+        secret = secret_file.read_text().strip() or None
+    return OncallSettings(
+        alertmanager_urls=alertmanager_urls, webhook_urls=webhook_urls,
+        webhook_secret=secret, resend_s=resend_s, board_url=board_url,
+    )  # fmt: skip
 
 
 @click.command("publish")

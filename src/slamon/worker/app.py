@@ -191,6 +191,13 @@ def serve(
             await asyncio.sleep(PROBE_EVERY_S)
             health.broker_answered(await broker_answers(app, PROBE_TIMEOUT_S))
 
+    if service.oncall is not None:
+        oncall = service.oncall
+
+        @app.task  # type: ignore[untyped-decorator]
+        async def deliver_alerts() -> None:  # Alertmanager, webhooks: off the agent's path
+            await oncall.run()
+
     @app.task  # type: ignore[untyped-decorator]
     async def count_tickets() -> None:
         while True:

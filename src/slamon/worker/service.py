@@ -27,6 +27,7 @@ from slamon.core.events import REOPENED, RESOLVED, SURVEY, Event, InvalidEvent
 from slamon.core.live import LiveEngine, Rejected, Snapshot
 from slamon.core.text import clip
 from slamon.core.timefmt import NS_PER_S, format_rfc3339
+from slamon.worker.oncall import Oncall
 from slamon.worker.unsettled import UnsettledWrites
 
 log = structlog.get_logger("slamon.worker")
@@ -97,6 +98,7 @@ class SlaService:
         board: Board | None = None,
         flush: Callable[[], Awaitable[None]] | None = None,
         clock: Callable[[], int],
+        oncall: Oncall | None = None,
     ) -> None:
         self.engine = engine
         self.metrics = metrics
@@ -109,6 +111,7 @@ class SlaService:
         self.board = board
         self._flush = flush
         self.clock = clock
+        self.oncall = oncall  # per-ticket alerts to Alertmanager and webhooks, if any
         self.ready = False
         self._revocations = 0  # a rebuild in progress stops when this moves
         self.unsettled = UnsettledWrites()
@@ -157,6 +160,8 @@ class SlaService:
         ticket = self.engine.tickets.get(event.ticket_id)
         if ticket is not None:
             self._store(event.ticket_id.encode(), record.partition, ticket)
+            if self.oncall is not None:
+                self.oncall.changed(ticket, now)
         if self.board is not None:
             self.board.flush(record.partition, now)
         self.metrics.event("processed")
@@ -292,8 +297,14 @@ class SlaService:
     async def tick(self) -> float:
         """Fire what fell due; returns how long to sleep before the next call."""
         now = self.clock()
-        for alert in self.engine.advance(now):
+        fired = self.engine.advance(now)
+        for alert in fired:
             await self._emit(alert, now, by_clock=True)
+        if self.oncall is not None and fired:
+            for ticket_id in dict.fromkeys(alert.ticket_id for alert in fired):
+                ticket = self.engine.tickets.get(ticket_id)
+                if ticket is not None:
+                    self.oncall.changed(ticket, now)
         await self._emit_outcomes(now)
         await self._persist_touched()
         if now >= self._next_expiry:
@@ -334,6 +345,8 @@ class SlaService:
             self.positions.pop(partition, None)
         if self.board is not None:
             self.board.drop(partitions)
+        if self.oncall is not None:
+            self.oncall.forget(partitions)
         self.ready = False
         self.metrics.ready(False)
         log.info("partitions revoked", partitions=sorted(partitions), tickets_dropped=dropped)
@@ -377,6 +390,11 @@ class SlaService:
         await self._rewrite(undone)
         await self._emit_outcomes(now)
         await self.flush()
+        if self.oncall is not None:  # what fires now, sent at once; nothing resolved fires
+            tickets = self.engine.tickets
+            await self.oncall.rebuild(tickets.values(), now, lambda t: tickets.get(t.id) is t)
+            if self._revocations != revocations:
+                return
         self.ready = True
         self.metrics.ready(True)
         self.metrics.recovered()

@@ -38,6 +38,18 @@ class Topics:
 
 
 @dataclass(frozen=True)
+class OncallSettings:
+    """Where per-ticket alerts go (docs/oncall.md); no URL: no delivery."""
+
+    alertmanager_urls: tuple[str, ...] = ()  # every one gets every alert
+    webhook_urls: tuple[str, ...] = ()
+    webhook_secret: str | None = field(default=None, repr=False)  # HMAC-SHA256 key
+    resend_s: float = 60.0  # firing alerts re-sent this often; endsAt = now + 4 x this
+    board_url: str = "http://127.0.0.1:3000/d/slamon-oncall"  # generatorURL
+    queue_size: int = 20_000  # transitions waiting per URL; the oldest dropped beyond
+
+
+@dataclass(frozen=True)
 class WorkerSettings:
     broker: str = "kafka://127.0.0.1:9092"
     app_id: str = "slamon"
@@ -56,6 +68,7 @@ class WorkerSettings:
     log_level: str = "info"
     log_json: bool = True
     security: KafkaSecurity = field(default_factory=KafkaSecurity)  # PLAINTEXT: none
+    oncall: OncallSettings = field(default_factory=OncallSettings)
 
     @property
     def data_dir(self) -> Path:
