@@ -12,6 +12,7 @@ import click
 
 from slamon import __version__
 from slamon.cli.dashboards import dashboards_command
+from slamon.cli.explain import explain_command
 from slamon.cli.live import publish_command, simulate_command, worker_command
 from slamon.cli.offline import generate_command, policy_group, replay_command
 from slamon.cli.options import CommandGroup
@@ -30,5 +31,6 @@ def main() -> None:
 
 for _command in (replay_command, generate_command, policy_group,
                  worker_command, publish_command, simulate_command, tail_command,
-                 watch_command, rules_command, dashboards_command):  # fmt: skip
+                 watch_command, rules_command, dashboards_command,
+                 explain_command):  # fmt: skip
     main.add_command(_command)

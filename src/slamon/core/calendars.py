@@ -42,6 +42,10 @@ class Calendar(Protocol):
         """
         ...
 
+    def open_spans(self, start: int, end: int) -> list[tuple[int, int]]:
+        """The open windows within ``[start, end)``, clipped to it, in order."""
+        ...
+
 
 class AlwaysOpen:
     """The ``24x7`` calendar: every nanosecond counts."""
@@ -56,6 +60,10 @@ class AlwaysOpen:
 
     def locate(self, start: int, need: int) -> int:
         return self.reach(start, need)
+
+    def open_spans(self, start: int, end: int) -> list[tuple[int, int]]:
+        """The open time within ``[start, end)``: all of it."""
+        return [(start, end)] if end > start else []
 
     def __repr__(self) -> str:
         return "AlwaysOpen()"
@@ -253,3 +261,18 @@ class WeeklyCalendar:
         total = self._before(start) + max(need, 0)
         i = self._grow_until(total, strictly=True)
         return self._starts[i] + max(0, total - self._cum[i])
+
+    def open_spans(self, start: int, end: int) -> list[tuple[int, int]]:
+        """The open windows within ``[start, end)``, clipped to it, in order (for explain)."""
+        if end <= start:
+            return []
+        self._cover(start)
+        self._cover(end)  # the covered dates are contiguous: every window between is built
+        out = []
+        i = max(bisect_right(self._starts, start) - 1, 0)
+        while i < len(self._starts) and self._starts[i] < end:
+            lo, hi = max(self._starts[i], start), min(self._ends[i], end)
+            if hi > lo:
+                out.append((lo, hi))
+            i += 1
+        return out
