@@ -19,6 +19,7 @@ from slamon.cli.options import (
     report_invalid,
     source_name,
 )
+from slamon.cli.whatif import BASELINE, render_what_if, what_if_report
 from slamon.core.aggregates import DIMENSIONS
 from slamon.core.durations import format_duration
 from slamon.core.policy import PRIORITIES, SLAS, SlaPolicy
@@ -84,6 +85,7 @@ BY = click.option(
     "--progress/--no-progress", default=None, help="Show progress (default: on a terminal)."
 )
 @BY
+@BASELINE
 def replay_command(
     events: IO[bytes],
     policy_path: str | None,
@@ -94,6 +96,7 @@ def replay_command(
     invalid_path: IO[bytes] | None,
     progress: bool | None,
     by: tuple[str, ...],
+    baseline_path: str | None,
 ) -> None:
     """Replay a JSONL event log (or - for stdin) and report SLA outcomes.
 
@@ -113,6 +116,9 @@ def replay_command(
         click.echo("", err=True)
     source = source_name(events)
     report_invalid(source, result.invalid, " (all of them: --invalid FILE)")
+    report = result.report()
+    if baseline_path is not None:
+        report["what_if"] = what_if_report(events, baseline_path, policy, result)
     written = []
     if alerts_path is not None:
         count = write_jsonl(alerts_path, (a.to_dict() for a in result.alerts))
@@ -125,14 +131,16 @@ def replay_command(
         count = write_jsonl(invalid_path, invalid)
         written.append(f"{count_text(count, 'invalid line')} to {_name(invalid_path)}")
     if report_path is not None:
-        report_path.write(orjson.dumps(result.report(), option=orjson.OPT_INDENT_2) + b"\n")
+        report_path.write(orjson.dumps(report, option=orjson.OPT_INDENT_2) + b"\n")
         written.append(f"the report to {_name(report_path)}")
     if written:
         click.echo(f"wrote {', '.join(written)}", err=True)
     if result.processed == 0:
         click.echo(f"{source}: no events to replay{_no_events_why(result)}", err=True)
     elif not any(_is_stdout(f) for f in (alerts_path, outcomes_path, invalid_path, report_path)):
-        click.echo(render_summary(result.report(), policy_name=policy.name))
+        click.echo(render_summary(report, policy_name=policy.name))
+        if "what_if" in report:
+            click.echo("\n" + render_what_if(report["what_if"]))
 
 
 def _no_events_why(result: ReplayResult) -> str:
