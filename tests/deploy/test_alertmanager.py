@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from slamon.core.calendars import WeeklyCalendar
 from tests.deploy.tools import need
 from tests.integration.harness import free_port
 
@@ -29,12 +30,13 @@ def amtool(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_amtool_check_config_accepts_the_config() -> None:
-    """`amtool check-config` finds the route, the inhibit rule and the three receivers."""
+    """`amtool check-config` finds the route, the two inhibit rules (page over ticket, a
+    ticket's breach over its at-risk alert) and the five receivers."""
     result = amtool("check-config", str(CONFIG))
     assert result.returncode == 0, result.stdout + result.stderr
     assert "SUCCESS" in result.stdout
-    assert " - 1 inhibit rules" in result.stdout
-    assert " - 3 receivers" in result.stdout
+    assert " - 2 inhibit rules" in result.stdout
+    assert " - 5 receivers" in result.stdout
 
 
 @pytest.mark.parametrize(
@@ -43,6 +45,12 @@ def test_amtool_check_config_accepts_the_config() -> None:
         (["alertname=SlamonSlaBurnRate", "severity=page", "priority=P1"], "page"),
         (["alertname=SlamonSlaBurnRate", "severity=ticket", "priority=P1"], "ticket"),
         (["alertname=SomethingElse"], "default"),
+        # per-ticket alerts from the worker (docs/oncall.md)
+        (["alertname=SlaBreached", "severity=page", "priority=P1", "ticket_id=T-1"], "sla-page"),
+        (["alertname=SlaBreached", "severity=page", "priority=P2", "ticket_id=T-1"], "sla-page"),
+        (["alertname=SlaBreached", "severity=ticket", "priority=P3"], "sla-ticket"),
+        (["alertname=SlaAtRisk", "severity=ticket", "priority=P1"], "sla-ticket"),
+        (["alertname=SlaAtRisk", "severity=ticket", "priority=P4"], "sla-ticket"),
     ],
 )
 def test_alerts_are_routed_by_severity(labels: list[str], receiver: str) -> None:
@@ -124,3 +132,69 @@ def test_a_ticket_is_inhibited_while_the_page_of_the_same_alert_fires(alertmanag
     assert state[("first_response", "ticket")]["inhibitedBy"]
     assert state[("first_response", "page")]["state"] == "active"
     assert state[("resolution", "ticket")]["state"] == "active"
+
+
+def _config() -> dict[str, Any]:
+    import yaml  # noqa: PLC0415
+
+    loaded: dict[str, Any] = yaml.safe_load(CONFIG.read_text())
+    return loaded
+
+
+def _ticket_route() -> dict[str, Any]:
+    [route] = [r for r in _config()["route"]["routes"]
+               if r.get("matchers") == ['alertname=~"SlaBreached|SlaAtRisk"']]  # fmt: skip
+    assert isinstance(route, dict)
+    return route
+
+
+def test_per_ticket_alerts_are_grouped_for_a_breach_wave() -> None:
+    """Per-ticket alerts group by region, priority and SLA (a wave is a few notifications);
+    pages group by ticket_id (one PagerDuty incident per ticket)."""
+    route = _ticket_route()
+    assert route["group_by"] == ["region", "priority", "sla"]
+    page = route["routes"][0]
+    assert (page["receiver"], page["group_by"]) == ("sla-page", ["ticket_id"])
+    [receiver] = [r for r in _config()["receivers"] if r["name"] == "sla-page"]
+    assert receiver["pagerduty_configs"][0]["send_resolved"] is True
+
+
+def test_p3_p4_notify_in_the_default_policys_office_hours() -> None:
+    """P3/P4 per-ticket notifications are active in office hours only, in the time zone and
+    opening hours of the default policy's office calendar."""
+    from slamon.policies import load_policy_or_default  # noqa: PLC0415
+
+    office = load_policy_or_default(None).calendar("P3")
+    assert isinstance(office, WeeklyCalendar)
+    route = _ticket_route()["routes"][1]
+    assert route["matchers"] == ['priority=~"P3|P4"']
+    assert route["active_time_intervals"] == ["office-hours"]
+    [interval] = [t for t in _config()["time_intervals"] if t["name"] == "office-hours"]
+    [spec] = interval["time_intervals"]
+    assert spec["location"] == office.timezone
+    assert spec["weekdays"] == ["monday:friday"]
+    assert [(t["start_time"], t["end_time"]) for t in spec["times"]] == [
+        ("09:00", "12:00"), ("13:00", "18:00")
+    ]  # fmt: skip
+
+
+def test_a_tickets_breach_inhibits_its_at_risk_alert(alertmanager: str) -> None:
+    """SlaBreached of (T-1, first_response) suppresses SlaAtRisk of the same pair only; the
+    at-risk alert of another ticket still notifies."""
+    common = {"sla": "first_response", "priority": "P1", "service": "remote", "region": "eu"}
+    alerts = [
+        {"labels": {**common, "alertname": "SlaBreached", "ticket_id": "T-1", "severity": "page"}},
+        {"labels": {**common, "alertname": "SlaAtRisk", "ticket_id": "T-1", "severity": "ticket"}},
+        {"labels": {**common, "alertname": "SlaAtRisk", "ticket_id": "T-2", "severity": "ticket"}},
+    ]
+    _post(f"{alertmanager}/api/v2/alerts", alerts)
+    deadline = time.monotonic() + 20
+    while True:
+        state = {(a["labels"]["alertname"], a["labels"]["ticket_id"]): a["status"]["state"]
+                 for a in _alerts(alertmanager)}  # fmt: skip
+        if len(state) == 3 and state[("SlaAtRisk", "T-1")] == "suppressed":
+            break
+        assert time.monotonic() < deadline, f"not inhibited after 20 s: {state}"
+        time.sleep(0.2)
+    assert state[("SlaBreached", "T-1")] == "active"
+    assert state[("SlaAtRisk", "T-2")] == "active"
