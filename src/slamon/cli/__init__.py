@@ -16,6 +16,7 @@ from slamon.cli.explain import explain_command
 from slamon.cli.live import publish_command, simulate_command, worker_command
 from slamon.cli.offline import generate_command, policy_group, replay_command
 from slamon.cli.options import CommandGroup
+from slamon.cli.report import report_command
 from slamon.cli.rules import rules_command
 from slamon.cli.tail import tail_command
 from slamon.cli.watch import watch_command
@@ -32,5 +33,5 @@ def main() -> None:
 for _command in (replay_command, generate_command, policy_group,
                  worker_command, publish_command, simulate_command, tail_command,
                  watch_command, rules_command, dashboards_command,
-                 explain_command):  # fmt: skip
+                 explain_command, report_command):  # fmt: skip
     main.add_command(_command)
