@@ -13,9 +13,11 @@ from typing import Any
 Json = dict[str, Any]
 
 # What the variables stand for when a query is sent to Prometheus as Grafana would send it
-# with every value selected: multi-value variables with "All" are the regex .*.
+# with every value selected: multi-value variables with "All" are the regex .*;
+# $__rate_interval is 1m, Grafana's value for the provisioned data source (timeInterval 15s:
+# at least four scrape intervals); $__range a 5-minute board.
 SUBSTITUTIONS = {
-    "$__rate_interval": "30s",
+    "$__rate_interval": "1m",
     "$__range": "5m",
     "$__interval": "15s",
     "$window": "1h",
