@@ -152,9 +152,9 @@ def problems(board: Json) -> list[str]:
             found.extend(f"{title} / {target.get('refId')}: {problem}"
                          for problem in problems_in_expression(target.get("expr", ""),
                                                                heatmap=heatmap))  # fmt: skip
-        if item["type"] != "alertgroups" and not item.get("targets"):
+        if item["type"] != "alertGroups" and not item.get("targets"):
             found.append(f"{title}: no query")
-        if item["type"] != "alertgroups" and item.get("datasource", {}).get("uid") != (
+        if item["type"] != "alertGroups" and item.get("datasource", {}).get("uid") != (
             "${datasource}"
         ):
             found.append(f"{title}: panel not on $datasource")

@@ -138,7 +138,7 @@ def test_oncall_board_has_the_alertmanager_list_beside_burn_rate_alerts() -> Non
     """The on-call board lists Alertmanager's alerts (uid alertmanager) and the Prometheus
     ALERTS of the burn-rate rules with severity page|ticket."""
     board = _boards()["slamon-oncall.json"]
-    groups = next(p for p in panels(board) if p["type"] == "alertgroups")
+    groups = next(p for p in panels(board) if p["type"] == "alertGroups")
     assert groups["datasource"] == {"type": "alertmanager", "uid": "alertmanager"}
     assert groups["options"]["alertmanager"] == "Alertmanager"
     exprs = [e.expr for e in expressions(board)]

@@ -469,7 +469,7 @@ def oncall(policy: SlaPolicy) -> Json:
     burn = "{} / on (priority, sla) (1 - priority_sla:slamon_sla_objective:ratio)"
     alertmanager = {"type": "alertmanager", "uid": ALERTMANAGER_UID}
     groups = panel(
-        "alertgroups", "Per-ticket alerts (Alertmanager)",
+        "alertGroups", "Per-ticket alerts (Alertmanager)",
         "Alerts in Alertmanager, grouped as it routes them: the per-ticket breach and at-risk "
         "alerts once on-call delivery sends them there, and the Prometheus rules' alerts.",
         [], unit="none", width=12, height=12,
