@@ -5,6 +5,7 @@ thresholds from the policy. Their PromQL on real data: tests/integration/test_gr
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -153,3 +154,19 @@ def test_dashboards_command_writes_the_boards(tmp_path: Path) -> None:
     assert written == sorted(_boards())
     for name, board in _boards().items():
         assert json.loads((tmp_path / "boards" / name).read_text()) == board
+
+
+def test_every_panel_is_in_the_docs_table() -> None:
+    """docs/metrics.md#boards has a row for every panel (P1..P4 panels on one row), and no
+    row for a panel that is gone."""
+    text = (Path(__file__).parents[2] / "docs" / "metrics.md").read_text(encoding="utf-8")
+    section = text.split("\n## Boards\n", 1)[1]
+    rows = {line.split(" | ")[1] for line in section.splitlines() if line.startswith("| ")}
+    rows -= {"panel", "---"}
+    titles = {
+        re.sub(r"^P[1-4] (.*)", r"P1 … P4 \1 (one panel each)", p["title"])
+        for board in _boards().values()
+        for p in panels(board)
+        if p["type"] != "row"
+    }
+    assert titles == rows
