@@ -19,7 +19,7 @@ from slamon.testing import EventLog, at
 from slamon.worker.settings import Topics, WorkerSettings
 
 COMMANDS = {"replay", "generate", "policy", "worker", "publish", "simulate", "tail", "watch",
-            "rules", "explain", "report"}  # fmt: skip
+            "rules", "explain", "report", "dashboards"}  # fmt: skip
 
 
 def sample_log(path: Path) -> Path:
