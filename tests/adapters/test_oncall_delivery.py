@@ -13,7 +13,12 @@ import pytest_asyncio
 from aiohttp import web
 from prometheus_client import CollectorRegistry
 
-from slamon.adapters.alertmanager import AlertmanagerSink, alert_body, generator_url
+from slamon.adapters.alertmanager import (
+    AlertmanagerSink,
+    alert_body,
+    encode_batch,
+    generator_url,
+)
 from slamon.adapters.delivery import (
     DeliveryCollector,
     Dispatcher,
@@ -146,6 +151,17 @@ def test_alertmanager_body() -> None:
     )
     assert set(body["annotations"]) == {"summary", "deadline", "target", "calendar"}
     assert generator_url(f"{BOARD}?orgId=1", ALERT).startswith(f"{BOARD}?orgId=1&var-priority")
+
+
+def test_alertmanager_request_is_the_array_of_alert_bodies() -> None:
+    """The cached encoding (fixed part once, endsAt per send) is exactly the JSON array of
+    the alert bodies, for a firing alert and a resolved one, sent twice."""
+    sink = AlertmanagerSink("http://am:9093", BOARD)
+    for _ in range(2):
+        body, headers = sink.request([FIRED, RESOLVED])
+        assert orjson.loads(body) == [alert_body(FIRED, BOARD), alert_body(RESOLVED, BOARD)]
+        assert headers == {"Content-Type": "application/json"}
+    assert encode_batch([], BOARD) == b"[]"
 
 
 def test_alertmanager_url_gets_the_api_path_once() -> None:
