@@ -39,8 +39,9 @@ def test_statuses_and_alerts_are_the_replays_on_the_example_log() -> None:
     result = replay(lines, policy)
     tickets = sorted({o.ticket_id for o in result.outcomes})
     assert len(tickets) > 250
+    decoded = list(read_events(lines))
     for ticket in tickets:
-        events, latest = ticket_events(read_events(lines), policy, ticket)
+        events, latest = ticket_events(decoded, policy, ticket)
         timeline = explain(events, policy, latest)
         assert timeline.found
         assert [a for a in result.alerts if a.ticket_id == ticket] == timeline.alerts

@@ -19,6 +19,10 @@ from slamon.core.timefmt import NS_PER_MS, NS_PER_S, format_rfc3339, parse_rfc33
 PRIORITY_MIX = (("P1", 0.08), ("P2", 0.22), ("P3", 0.45), ("P4", 0.25))
 REGIONS = ("north", "south", "east", "west")
 PAUSE_REASONS = ("awaiting_customer", "awaiting_parts")
+PRODUCT_CATEGORIES = ("appliance", "car", "electronics")
+CUSTOMER_TIERS = ("standard", "standard", "gold")
+ASSETS_PER_CATEGORY = 1000  # a ticket's device; a few share one, hence repeat failures
+COMPLAINT_REASONS = ("late", "not_fixed", "conduct")
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +36,7 @@ class TrafficShape:
     reopen_share: float = 0.07
     cancel_share: float = 0.03
     survey_share: float = 0.6
+    complaint_share: float = 0.06
 
 
 def _lognormal_factor(rng: random.Random, breach_share: float) -> float:
@@ -60,8 +65,15 @@ def ticket_events(
         return at - at % NS_PER_MS
 
     service = "onsite" if onsite else "remote"
+    # the quality attributes come from a stream of their own, so the main one (and with it
+    # every time above) stays what it was before they existed
+    extra = random.Random(f"{ticket}/quality")
+    category = extra.choice(PRODUCT_CATEGORIES)
+    asset = f"{category}-{extra.randint(1, ASSETS_PER_CATEGORY)}"
     emit("ticket.created", start, {"priority": priority, "service": service,
-                                   "region": rng.choice(REGIONS)})  # fmt: skip
+                                   "region": rng.choice(REGIONS),
+                                   "customer_tier": extra.choice(CUSTOMER_TIERS),
+                                   "product_category": category, "asset_id": asset})  # fmt: skip
     if rng.random() < shape.cancel_share:
         emit("ticket.cancelled", start + rng.randint(60, 3600) * NS_PER_S)
         return out
@@ -92,6 +104,11 @@ def ticket_events(
     if rng.random() < shape.survey_share:
         score = max(1, min(10, round(rng.gauss(8.4, 1.6))))
         emit("survey.submitted", end + rng.randint(600, 86400) * NS_PER_S, {"score": score})
+    if extra.random() < shape.complaint_share:
+        filed = end + extra.randint(600, 2 * 86400) * NS_PER_S
+        emit("complaint.filed", filed, {"reason": extra.choice(COMPLAINT_REASONS)})
+        if extra.random() < 0.75:
+            emit("complaint.resolved", filed + extra.randint(3600, 5 * 86400) * NS_PER_S)
     return sorted(out, key=lambda e: e["at"])
 
 
