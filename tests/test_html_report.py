@@ -200,3 +200,17 @@ def test_browser_screenshot_shows_the_charts(example_report: Path, tmp_path: Pat
     assert len(inked) > len(band) // 20
     assert len(set(inked)) > 10
     assert tuple(rows[5][:3]) == (255, 255, 255)  # the top-left corner: the page background
+
+
+def test_the_committed_sample_is_the_example_logs_report() -> None:
+    """docs/report-example.html is what `slamon report` writes for the example log today."""
+    sample = Path(__file__).parent.parent / "docs" / "report-example.html"
+    policy = load_policy_or_default(None)
+    by = ("region", "product_category", "customer_tier")
+    result = replay(EXAMPLE.read_bytes().splitlines(), policy, by=by)
+    assert render_html(result, policy, by, source="tickets.jsonl") == sample.read_text(
+        encoding="utf-8"
+    ), (
+        "regenerate: slamon report examples/tickets.jsonl --html docs/report-example.html "
+        "--by region --by product_category --by customer_tier"
+    )
