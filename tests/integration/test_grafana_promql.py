@@ -25,7 +25,7 @@ import orjson
 import pytest
 import yaml
 
-from slamon.adapters.grafana import dashboards
+from slamon.adapters.grafana import PER_TICKET_MATCHER, dashboards
 from slamon.core.timefmt import NS_PER_S, format_rfc3339
 from slamon.policies import load_policy_or_default
 from tests.dashboard_lint import expressions, metric_names, substitute
@@ -48,14 +48,16 @@ FEED_S = 150  # how long `slamon simulate` runs (the queries run while it still 
 SCRAPED_S = 70  # data Prometheus must hold first: a 1m $__rate_interval needs more than 1m
 
 
-def _prometheus() -> str:
-    found = shutil.which("prometheus")
-    if found is None:
-        reason = "prometheus is not installed (Debian package prometheus; .ci/run installs it)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{reason}: required in CI")
-        pytest.skip(reason)
-    return found
+def _installed(*names: str, package: str) -> str:
+    """The first executable of ``names``; skips without it (fails instead when CI=true)."""
+    for name in names:
+        found = shutil.which(name)
+        if found is not None:
+            return found
+    reason = f"{names[0]} is not installed (Debian package {package}; .ci/run installs it)"
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{reason}: required in CI")
+    pytest.skip(reason)
 
 
 class Prometheus:
@@ -212,15 +214,29 @@ def test_every_panel_variable_and_rule_query_returns_data(
     label_values variable and each rule is run through the HTTP API: each parses, and
     returns data with a value (alert rules: every series they read exists), but for the
     few listed in EMPTY_OK / ABSENT_OK."""
-    prometheus_bin = _prometheus()
+    prometheus_bin = _installed("prometheus", package="prometheus")
+    alertmanager_bin = _installed("prometheus-alertmanager", "alertmanager",
+                                  package="prometheus-alertmanager")  # fmt: skip
     rule_files, rule_list = rules(tmp_path / "rules")
     assert rule_list, "no rule files in deploy/prometheus/rules"
     deployment.policy = short_policy(tmp_path)
-    worker = deployment.worker().start()
+    am_port = free_port()
+    am_address = f"127.0.0.1:{am_port}"
+    am_config = {"route": {"receiver": "nowhere"}, "receivers": [{"name": "nowhere"}]}
+    (tmp_path / "alertmanager.yml").write_text(yaml.safe_dump(am_config), encoding="utf-8")
+    alertmanager_args = [
+        alertmanager_bin, f"--config.file={tmp_path / 'alertmanager.yml'}",
+        f"--storage.path={tmp_path / 'alertmanager'}",
+        f"--web.listen-address=127.0.0.1:{am_port}", "--cluster.listen-address=",
+        "--log.level=warn",
+    ]  # fmt: skip
+    worker = deployment.worker()
+    worker.args += ["--alertmanager", f"http://127.0.0.1:{am_port}"]  # on-call delivery
     port = free_port()
     config = {
         "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
         "rule_files": [str(path) for path in rule_files],
+        "alerting": {"alertmanagers": [{"static_configs": [{"targets": [am_address]}]}]},
         "scrape_configs": [{"job_name": "slamon", "metrics_path": "/metrics",
                             "static_configs": [{"targets": [f"127.0.0.1:{worker.port}"]}]}],
     }  # fmt: skip
@@ -236,10 +252,13 @@ def test_every_panel_variable_and_rule_query_returns_data(
         "--rate", "4", "--duration", f"{FEED_S}s", "--seed", "11",
     ]  # fmt: skip
     prom = Prometheus(port)
-    with (
-        running(prometheus_args, tmp_path / "prometheus.log"),
-        running(simulate_args, tmp_path / "simulate.log") as simulator,
-    ):
+    alertmanager = Prometheus(am_port)  # the same /-/ready and JSON API shape
+    with contextlib.ExitStack() as stack:  # each stopped on the way out, failure included
+        stack.enter_context(running(alertmanager_args, tmp_path / "alertmanager.log"))
+        wait_until(alertmanager.ready, 30, "Alertmanager ready")
+        worker.start()  # before the simulator: the worker creates the topics
+        stack.enter_context(running(prometheus_args, tmp_path / "prometheus.log"))
+        simulator = stack.enter_context(running(simulate_args, tmp_path / "simulate.log"))
         wait_until(prom.ready, 30, "Prometheus ready")
         started = time.time_ns()
         publish(deployment, first_feed(started), tmp_path, "first.jsonl")
@@ -259,6 +278,7 @@ def test_every_panel_variable_and_rule_query_returns_data(
             "dead letters": ("sum(slamon_dead_letters_total)", 1),
             "duplicates": ('sum(slamon_events_total{result="duplicate"})', 1),
             "a burn-rate alert": ('count(ALERTS{alertname="SlaErrorBudgetBurn"})', 1),
+            "on-call deliveries": ('sum(slamon_oncall_notifications_total{result="sent"})', 1),
             "scrapes": ('count_over_time(up{job="slamon"}[5m])', SCRAPED_S),
         }
 
@@ -276,7 +296,8 @@ def test_every_panel_variable_and_rule_query_returns_data(
         assert sum(len(g["rules"]) for g in loaded) == len(rule_list)
 
         failures: list[str] = []
-        checked = {"panel queries": 0, "variables": 0, "recording rules": 0, "alert rules": 0}
+        checked = {"panel queries": 0, "variables": 0, "recording rules": 0, "alert rules": 0,
+                   "Alertmanager queries": 0}  # fmt: skip
         allowed_empty = []
         boards = dashboards(load_policy_or_default(None))
         for board in boards.values():
@@ -315,6 +336,13 @@ def test_every_panel_variable_and_rule_query_returns_data(
                     for metric in metric_names(expr)
                     if not prom.query(f"count({metric})")["data"]["result"]
                 )
+        # The alert-groups panel's source: Alertmanager holds the per-ticket alerts its
+        # matcher selects (from the worker) and the burn-rate alerts (from Prometheus).
+        for matcher in (PER_TICKET_MATCHER, 'alertname="SlaErrorBudgetBurn"'):
+            groups = alertmanager.get("/api/v2/alerts/groups", filter=matcher)
+            checked["Alertmanager queries"] += 1
+            if not groups:
+                failures.append(f"Alertmanager: no alert group for {matcher}")
         print(  # noqa: T201  (the count, shown with -s or on failure)
             f"PromQL checked on real data: {checked}; allowed empty: {allowed_empty}"
         )

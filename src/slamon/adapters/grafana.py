@@ -27,6 +27,7 @@ Json = dict[str, Any]
 PROMETHEUS_UID = "prometheus"  # grafana/provisioning/datasources: the default data source
 ALERTMANAGER_UID = "alertmanager"
 ALERTMANAGER_NAME = "Alertmanager"  # the alert-groups panel picks its source by name
+PER_TICKET_MATCHER = 'alertname=~"SlaBreached|SlaAtRisk"'  # the worker's on-call alerts
 SCHEMA_VERSION = 39
 DATASOURCE = {"type": "prometheus", "uid": "${datasource}"}
 RATE = "$__rate_interval"  # every rate() and increase() of a time series
@@ -470,10 +471,12 @@ def oncall(policy: SlaPolicy) -> Json:
     alertmanager = {"type": "alertmanager", "uid": ALERTMANAGER_UID}
     groups = panel(
         "alertGroups", "Per-ticket alerts (Alertmanager)",
-        "Alerts in Alertmanager, grouped as it routes them: the per-ticket breach and at-risk "
-        "alerts once on-call delivery sends them there, and the Prometheus rules' alerts.",
+        "The per-ticket SlaBreached and SlaAtRisk alerts in Alertmanager, as it groups them "
+        "(`slamon worker --alertmanager URL` sends them, labelled ticket_id, sla, priority, "
+        "service, region, severity; docs/oncall.md).",
         [], unit="none", width=12, height=12,
-        options={"alertmanager": ALERTMANAGER_NAME, "expandAll": True, "labels": ""},
+        options={"alertmanager": ALERTMANAGER_NAME, "expandAll": True,
+                 "labels": PER_TICKET_MATCHER},
     )  # fmt: skip
     groups["datasource"] = alertmanager
     items = [
@@ -521,6 +524,29 @@ def oncall(policy: SlaPolicy) -> Json:
               [Query("60 * " + summed("rate", "slamon_alerts_total", "type, priority", RATE,
                                       CLOCKS), "{{type}} {{priority}}")],
               unit="cpm", width=12, minimum=0),
+        row("On-call delivery"),
+        panel("timeseries", "Per-ticket alerts firing",
+              "Per-ticket alerts firing now as the workers sent them to on-call, by alert name "
+              "and severity (page for P1/P2 breaches, ticket otherwise).",
+              [Query("sum by (alertname, severity) (slamon_oncall_active_alerts)",
+                     "{{alertname}} {{severity}}")],
+              unit="short", width=8, minimum=0),
+        panel("timeseries", "Deliveries per minute by result",
+              "Alert transitions delivered to on-call sinks per minute, by sink kind "
+              "(alertmanager, webhook) and result (sent; rejected: 4xx; failed: retries "
+              "exhausted).",
+              [Query("60 * " + summed("rate", "slamon_oncall_notifications_total",
+                                      "sink, result", RATE, ()), "{{sink}} {{result}}")],
+              unit="cpm", width=8, minimum=0),
+        panel("timeseries", "Delivery retries, drops and queue",
+              "Batches sent again per minute, alert transitions dropped from a full queue per "
+              "minute, and transitions waiting, by sink kind.",
+              [Query("60 * " + summed("rate", "slamon_oncall_retries_total", "sink", RATE, ()),
+                     "retries {{sink}}"),
+               Query("60 * " + summed("rate", "slamon_oncall_dropped_total", "sink", RATE, ()),
+                     "dropped {{sink}}"),
+               Query("sum by (sink) (slamon_oncall_queued)", "queued {{sink}}")],
+              unit="short", width=8, minimum=0),
     ]  # fmt: skip
     return dashboard(
         "slamon-oncall",
