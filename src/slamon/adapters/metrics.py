@@ -157,6 +157,10 @@ class SlaMetrics(Collector):
         self.resolutions: dict[tuple[str, str, str, str], int] = {}  # + first_time_fix
         self.reopens: dict[tuple[str, str, str], int] = {}
         self.csat: dict[tuple[str, str, str], _Histogram] = {}
+        self.complaints: dict[tuple[str, str, str, str], int] = {}  # + event filed/resolved
+        # CSAT by product category: the policy's baseline categories, else "other"/"none"
+        self.csat_category: dict[str, _Histogram] = {}
+        self.categories = frozenset(policy.quality.csat_baselines)
         self.durations = {
             sla: {p: _Histogram(sla_buckets(policy, sla)) for p in PRIORITIES} for sla in SLAS
         }
@@ -228,6 +232,19 @@ class SlaMetrics(Collector):
         histogram = self.csat.get(key)
         if histogram is None:
             histogram = self.csat[key] = _Histogram(CSAT_BUCKETS)
+        histogram.observe(float(score))
+
+    def complaint(self, priority: str, where: Where, event: str) -> None:
+        """A complaint event: ``event`` is ``filed`` or ``resolved``."""
+        key = (priority, *where, event)
+        self.complaints[key] = self.complaints.get(key, 0) + 1
+
+    def survey_category(self, category: str | None, score: int) -> None:
+        """A survey score by the ticket's product category (a bounded label)."""
+        label = "none" if category is None else category if category in self.categories else "other"
+        histogram = self.csat_category.get(label)
+        if histogram is None:
+            histogram = self.csat_category[label] = _Histogram(CSAT_BUCKETS)
         histogram.observe(float(score))
 
     def last_event(self, event_time: int) -> None:
@@ -330,6 +347,18 @@ class SlaMetrics(Collector):
         for where_key, histogram in sorted(self.csat.items()):
             csat.add_metric(list(where_key), histogram.buckets(), histogram.total)
         yield csat
+        complaints = CounterMetricFamily("slamon_complaints", "Complaint events (filed, "
+                                         "resolved).", labels=[*where, "event"])  # fmt: skip
+        for key, count in sorted(self.complaints.items()):
+            complaints.add_metric(list(key), count)
+        yield complaints
+        by_category = HistogramMetricFamily(
+            "slamon_csat_category_score", "Survey scores (1..10) by product category: the "
+            "policy's baseline categories, other, none.", labels=["product_category"],
+        )  # fmt: skip
+        for category, histogram in sorted(self.csat_category.items()):
+            by_category.add_metric([category], histogram.buckets(), histogram.total)
+        yield by_category
 
 
 Counts = dict[tuple[str, str, str], int]

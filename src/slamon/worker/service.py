@@ -23,7 +23,15 @@ from slamon.adapters.cloudevents import decode_record, encode_alert, encode_outc
 from slamon.adapters.metrics import SlaMetrics, Where
 from slamon.core.decisions import Alert, AlertType, Outcome
 from slamon.core.engine import Ticket
-from slamon.core.events import REOPENED, RESOLVED, SURVEY, Event, InvalidEvent
+from slamon.core.events import (
+    COMPLAINT_FILED,
+    COMPLAINT_RESOLVED,
+    REOPENED,
+    RESOLVED,
+    SURVEY,
+    Event,
+    InvalidEvent,
+)
 from slamon.core.live import LiveEngine, Rejected, Snapshot
 from slamon.core.text import clip
 from slamon.core.timefmt import NS_PER_S, format_rfc3339
@@ -36,7 +44,7 @@ TICK_PERSIST = b"persist"
 TICK_EXPIRE = b"expire"
 TICK_BOARD = b"board"  # write the live board's buffered samples of this partition
 EXPIRY_EVERY_NS = 10 * NS_PER_S
-QUALITY_TYPES = frozenset((RESOLVED, REOPENED, SURVEY))
+QUALITY_TYPES = frozenset((RESOLVED, REOPENED, SURVEY, COMPLAINT_FILED, COMPLAINT_RESOLVED))
 RESTORE_SLICE = 2000  # tickets rebuilt between two yields to the event loop
 MAX_SLEEP_S = 0.2  # also bounds how late a deadline set by another task is noticed
 # A dead letter must fit the broker's default 1 MiB record limit whatever came in.
@@ -199,8 +207,13 @@ class SlaService:
             self.metrics.resolution(fold.priority, where, event.first_time_fix)
         elif event.type == REOPENED:
             self.metrics.reopen(fold.priority, where)
+        elif event.type == COMPLAINT_FILED:
+            self.metrics.complaint(fold.priority, where, "filed")
+        elif event.type == COMPLAINT_RESOLVED:
+            self.metrics.complaint(fold.priority, where, "resolved")
         elif event.score is not None:
             self.metrics.survey(fold.priority, where, event.score)
+            self.metrics.survey_category(fold.product_category, event.score)
 
     def _store(self, key: bytes, partition: int, ticket: Ticket | None) -> None:
         """Write (None: delete) a ticket's snapshot; unsettled until a flush delivers it."""
