@@ -1,7 +1,8 @@
 """The boards' and the rules' PromQL on real data: the real Prometheus (Debian's package)
 scrapes a real worker fed by `slamon simulate` and `slamon publish`, with the rule files
-of deploy/prometheus/rules/ loaded; every query of every panel, every variable and every
-rule must parse and return data. Grafana itself cannot run here; this is what it would ask.
+of deploy/prometheus/rules/ loaded and a real Alertmanager receiving the worker's per-ticket
+alerts; every query of every panel, every variable and every rule must parse and return
+data. Grafana itself cannot run here; this is what it would ask.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ from slamon.core.timefmt import NS_PER_S, format_rfc3339
 from slamon.policies import load_policy_or_default
 from tests.dashboard_lint import expressions, metric_names, substitute
 from tests.integration.harness import Deployment, free_port, short_policy, wait_until
+
+pytestmark = pytest.mark.integration  # conftest marks this folder too; said here as well
 
 ROOT = Path(__file__).resolve().parents[2]
 RULES_DIR = ROOT / "deploy" / "prometheus" / "rules"
