@@ -36,7 +36,7 @@ from slamon.adapters.webhook import (
     sign,
     verify,
 )
-from slamon.core.oncall import FIRE, RESEND, RESOLVE, SLA_BREACHED, Firing, Transition
+from slamon.core.oncall import FIRE, RESEND, RESOLVE, SLA_BREACHED, UPDATE, Firing, Transition
 from slamon.core.timefmt import NS_PER_S
 from slamon.testing import instant as ns
 
@@ -185,6 +185,9 @@ def test_webhook_body_is_a_signed_cloudevents_batch() -> None:
     assert events[1]["data"]["status"] == "resolved"
     assert events[1]["data"]["endsAt"] == "2026-11-23T08:12:00.000Z"
     assert events[0]["id"] == change_id(FIRED) != change_id(RESOLVED)
+    paused = Transition(UPDATE, ALERT._replace(deadline=None), ns(14))
+    assert change_id(paused) != change_id(FIRED)  # an update is another change
+    assert change_id(FIRED._replace(ends_at=ns(20))) == change_id(FIRED)  # a resend is not
     unsigned_body, unsigned = WebhookSink("http://hook/in", BOARD, None, lambda: 0).request([FIRED])
     assert SIGNATURE_HEADER not in unsigned
     assert orjson.loads(unsigned_body)[0]["id"] == events[0]["id"]  # stable across sends

@@ -43,10 +43,12 @@ def verify(secret: str, body: bytes, header: str | None) -> bool:
 
 
 def change_id(transition: Transition) -> str:
-    """Same change of the same alert, same id: BLAKE2b-128 of labels, status, instants."""
+    """Same change of the same alert, same id: BLAKE2b-128 of the labels, the status and
+    the instants (startsAt, the deadline while firing, endsAt once resolved). A fire sent
+    again after a restart keeps its id; an update (a new deadline) gets another."""
     alert = transition.alert
-    parts = (*alert.labels, transition.status, str(alert.starts_at),
-             str(transition.ends_at) if transition.resolved else "")  # fmt: skip
+    when = transition.ends_at if transition.resolved else alert.deadline
+    parts = (*alert.labels, transition.status, str(alert.starts_at), str(when))
     return hashlib.blake2b("\x1f".join(parts).encode(), digest_size=16).hexdigest()
 
 
