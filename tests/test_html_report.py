@@ -214,3 +214,13 @@ def test_the_committed_sample_is_the_example_logs_report() -> None:
         "regenerate: slamon report examples/tickets.jsonl --html docs/report-example.html "
         "--by region --by product_category --by customer_tier"
     )
+
+
+def test_pygal_leaves_no_finder_behind() -> None:
+    """pygal's map-plugin finder (no find_spec) is taken out of sys.meta_path: with it, every
+    later failed import warns, an error under this suite's warning filter."""
+    import sys  # noqa: PLC0415
+
+    import slamon.htmlreport  # noqa: F401, PLC0415
+
+    assert [f for f in sys.meta_path if type(f).__module__ == "pygal"] == []
