@@ -56,6 +56,10 @@ bench-soak: $(STAMP) kafka-up
 bench-recovery: $(STAMP) kafka-up
 	$(BIN)/python benchmarks/recovery_bench.py $(BENCH_ARGS)
 
+.PHONY: bench-oncall
+bench-oncall: $(STAMP) kafka-up
+	$(BIN)/python benchmarks/oncall_bench.py $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build dist src/*.egg-info
 
