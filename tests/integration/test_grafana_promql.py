@@ -126,10 +126,13 @@ def _event(kind: str, ticket: str, at_ns: int, data: dict[str, Any] | None = Non
 
 
 def repaired(prefix: str, now: int) -> list[bytes]:
-    """Ten P2 tickets fixed, reopened, fixed again and surveyed, within P2's 10 s."""
+    """Ten P2 tickets fixed, reopened, fixed again, surveyed and complained about (half
+    the complaints resolved), within P2's 10 s."""
     s, lines = NS_PER_S, []
     for i in range(10):
-        ticket, data = f"{prefix}-{i}", {"priority": "P2", "service": "remote", "region": "south"}
+        ticket = f"{prefix}-{i}"
+        data = {"priority": "P2", "service": "remote", "region": "south",
+                "product_category": ("appliance", "car", "electronics")[i % 3]}  # fmt: skip
         lines += [
             _event("ticket.created", ticket, now - 12 * s, data),
             _event("ticket.responded", ticket, now - 11 * s),
@@ -138,7 +141,10 @@ def repaired(prefix: str, now: int) -> list[bytes]:
             _event("ticket.resolved", ticket, now - 7 * s, {"first_time_fix": False}, 1),
             _event("ticket.closed", ticket, now - 6 * s),
             _event("survey.submitted", ticket, now - 5 * s, {"score": i + 1}),
+            _event("complaint.filed", ticket, now - 4 * s, {"reason": "late"}),
         ]
+        if i % 2 == 0:
+            lines.append(_event("complaint.resolved", ticket, now - 3 * s))
     return lines
 
 
@@ -267,8 +273,10 @@ def test_every_panel_variable_and_rule_query_returns_data(
         publish(deployment, first_feed(started), tmp_path, "first.jsonl")
         wait_until(lambda: worker.metric("slamon_sla_breaches_total", priority="P1") >= 40,
                    60, "the fed tickets' breaches")  # fmt: skip
-        born = "count(slamon_csat_score_count) and count(slamon_reopens_total)"
-        wait_until(lambda: prom.value(born) > 0, 30, "the survey and reopen series scraped")
+        born = " and ".join(f"count({name})" for name in (
+            "slamon_csat_score_count", "slamon_reopens_total", "slamon_complaints_total",
+            "slamon_csat_category_score_count"))  # fmt: skip
+        wait_until(lambda: prom.value(born) > 0, 30, "the survey, reopen, complaint series")
         publish(deployment, second_feed(started), tmp_path, "second.jsonl")
 
         wanted = {  # what must be in Prometheus first: (query, at least)
@@ -278,6 +286,8 @@ def test_every_panel_variable_and_rule_query_returns_data(
             "at-risk alerts": ('sum(slamon_alerts_total{type="sla.at_risk"})', 1),
             "both feeds' reopens": ("sum(slamon_reopens_total)", 20),
             "both feeds' surveys": ("sum(slamon_csat_score_count)", 20),
+            "both feeds' complaints": ('sum(slamon_complaints_total{event="filed"})', 20),
+            "surveys by category": ("sum(slamon_csat_category_score_count)", 20),
             "dead letters": ("sum(slamon_dead_letters_total)", 1),
             "duplicates": ('sum(slamon_events_total{result="duplicate"})', 1),
             "a burn-rate alert": ('count(ALERTS{alertname="SlaErrorBudgetBurn"})', 1),

@@ -393,8 +393,10 @@ def _color(name: str, color: str) -> Json:
 
 
 def quality(policy: SlaPolicy) -> Json:
-    del policy  # the same for every policy; an argument like the other boards'
     res = "slamon_resolutions_total"
+    baselines = dict(sorted(policy.quality.csat_baselines.items()))
+    baseline_text = ", ".join(f"{c} {b:g}" for c, b in baselines.items()) or "none"
+    complaints = "slamon_complaints_total"
     ftf = {"first_time_fix": '="yes"'}
     known = {"first_time_fix": '=~"yes|no"'}
 
@@ -448,6 +450,29 @@ def quality(policy: SlaPolicy) -> Json:
               unit="short", width=9, minimum=0,
               options={**_options("bargauge"), "displayMode": "basic",
                        "orientation": "vertical"}),
+        row("Complaints and CSAT by product category"),
+        panel("stat", "Complaint resolution rate",
+              "Complaints resolved / complaints filed over the board's time range (the "
+              "standard's complaint resolution rate; above 1 when older complaints are "
+              "resolved).",
+              [Query(ratio(summed("increase", complaints, "", RANGE, WHERE, event='="resolved"'),
+                           summed("increase", complaints, "", RANGE, WHERE, event='="filed"')),
+                     "resolved / filed", instant=True)],
+              unit="percentunit", width=6,
+              steps=thresholds(("red", None), ("orange", 0.75), ("green", 0.9))),
+        panel("timeseries", "Complaints per minute",
+              "Complaints filed and resolved per minute.",
+              [Query("60 * " + summed("rate", complaints, "event", RATE, WHERE), "{{event}}")],
+              unit="cpm", width=9, minimum=0),
+        panel("bargauge", "CSAT by product category against the baseline",
+              "Mean survey score per product category over the board's time range; green at "
+              f"or above the policy's baseline for that category ({baseline_text}), red below. "
+              "Not filtered by priority, service or region.",
+              [Query(mean("slamon_csat_category_score", "product_category", RANGE, ()),
+                     "{{product_category}}", instant=True)],
+              unit="none", width=9, minimum=1, maximum=10,
+              overrides=[series_threshold(category, thresholds(("red", None), ("green", value)))
+                         for category, value in baselines.items()]),
         row("Completion within SLA"),
         panel("stat", "Completion within SLA",
               "Share of resolution SLAs met over the board's time range (the standard's "
