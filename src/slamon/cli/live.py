@@ -292,8 +292,6 @@ def _oncall_settings(
     alertmanager_urls: tuple[str, ...], webhook_urls: tuple[str, ...],
     secret_file: Path | None, resend_s: float, board_url: str,
 ) -> OncallSettings:  # fmt: skip
-    if resend_s <= 0:
-        raise click.BadParameter("must be more than 0", param_hint="--alert-resend")
     secret = os.environ.get("SLAMON_WEBHOOK_SECRET") or None
     if secret_file is not None:
         if secret is not None:
