@@ -95,6 +95,7 @@ def test_alerts_appear_on_time_and_resolve(deployment: Deployment, manager: Aler
     assert manager.firing(ticket_id="L-1") == set()  # resends do not bring anything back
 
 
+@pytest.mark.faults
 def test_alertmanager_restart_and_worker_kill(deployment: Deployment,
                                               manager: Alertmanager) -> None:  # fmt: skip
     """K-1 (breached, still running) fires; K-2's breaches were resolved by ticket.resolved.
