@@ -13,6 +13,7 @@ import time
 from typing import Any
 
 import pytest
+import structlog.testing
 
 from slamon.bootstrap import Outputs, build_service
 from slamon.core.oncall import Transition
@@ -178,3 +179,25 @@ async def test_burst_never_waits_for_a_stuck_receiver() -> None:
     dropped = h.metric("slamon_oncall_dropped_total", {"sink": "alertmanager"}) or 0
     assert dropped + len(dispatcher) + dispatcher.batch >= 5000
     assert h.service.engine.tickets["late"].fold.priority == "P1"  # processed meanwhile
+
+
+@pytest.mark.asyncio
+async def test_an_on_call_bug_never_dead_letters_an_event(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Should computing what fires raise, the event is still processed (not dead-lettered)
+    and the clock keeps ticking; the failure is logged without the ticket id."""
+    h = Harness()
+    await h.event("ticket.created", 0, {"priority": "P1"})
+    await h.at(8)
+
+    def broken(*_args: Any) -> tuple[()]:
+        raise RuntimeError("bug")
+
+    monkeypatch.setattr("slamon.worker.oncall.firing", broken)
+    with structlog.testing.capture_logs() as logs:
+        await h.event("ticket.responded", 8.5)
+        await h.at(11)
+    assert h.metric("slamon_events_total", {"result": "processed"}) == 2
+    assert h.metric("slamon_events_total", {"result": "error"}) == 0
+    failures = [entry for entry in logs if entry["event"] == "on-call update failed"]
+    assert failures
+    assert all("T1" not in str(entry) for entry in failures)

@@ -249,7 +249,9 @@ class Pager:
     def _fire(self, labels: Labels, alert: Firing, shard: int, now: int) -> None:
         previous = self._sent.pop(labels, None)  # a resolved one fires again: not resolved
         if previous is not None and previous.resolved_at is None:  # pragma: no cover
-            raise AssertionError("a label set fires twice")
+            # cannot happen (a label set names its pair); keep the counts right anyway
+            old = (previous.alert.alertname, previous.alert.severity)
+            self.active[old] -= 1
         self._sent[labels] = _Sent(alert, shard, now)
         key = (alert.alertname, alert.severity)
         self.active[key] = self.active.get(key, 0) + 1

@@ -67,8 +67,11 @@ class Oncall:
         """The ticket's state may have changed: send what that changes for on-call."""
         if not (ticket.risk_sent | ticket.standing) and not self.pager.knows(ticket.id):
             return  # never alerted: nothing fires, nothing to resolve
-        alerts = firing(self.policy, ticket, now, self.rules)
-        self._queue(self.pager.update(ticket.id, alerts, now, ticket.shard))
+        try:
+            alerts = firing(self.policy, ticket, now, self.rules)
+            self._queue(self.pager.update(ticket.id, alerts, now, ticket.shard))
+        except Exception:  # a bug here must not dead-letter the event or stop the clock
+            log.exception("on-call update failed")
 
     def forget(self, shards: set[int]) -> None:
         """Partitions another worker now owns: it sends their alerts from now on."""
