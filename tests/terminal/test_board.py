@@ -64,7 +64,7 @@ def test_the_snapshot_reads_the_worker_s_own_metrics() -> None:
     assert snap.at_risk[FR] == 0
     assert snap.breached[FR] == 1
     assert snap.met_final[FR] == 1
-    assert snap.compliance(FR) == 1.0  # B's breach is not final yet: still running
+    assert snap.compliance(FR) == 0.5  # A met; B's breach counts now, though still running
     assert snap.compliance(("P2", "first_response")) is None
     assert (snap.records, snap.lag, snap.tickets) == (4, 7, 3)
 
@@ -131,7 +131,7 @@ def test_the_board_shows_each_sla_and_priority_and_the_latest_alerts() -> None:
     assert "127.0.0.1:6066" in out
     assert "30s of 3m" in out
     row = next(line for line in out.splitlines() if line.startswith("first response"))
-    assert row.split() == ["first", "response", "P1", "2", "0", "1", "1", "100%", "-", "/", "-"]
+    assert row.split() == ["first", "response", "P1", "2", "0", "1", "1", "50%", "-", "/", "-"]
     alerts = out.split("latest alerts", 1)[1].splitlines()[2:]
     assert alerts[0].split()[1:] == ["BREACHED", "first", "response", "P1", "B", "250ms"]
     assert alerts[1].split()[1:4] == ["at", "risk", "first"]

@@ -26,15 +26,22 @@ class Snapshot:
     breached: dict[Pair, int] = field(default_factory=dict)  # breach alerts net of retractions
     met_final: dict[Pair, int] = field(default_factory=dict)  # final outcomes, met
     breached_final: dict[Pair, int] = field(default_factory=dict)  # final outcomes, breached
+    judged_met: dict[Pair, int] = field(default_factory=dict)  # the SLI: slamon_sla_met_total
+    judged_breached: dict[Pair, int] = field(default_factory=dict)  # breaches - retractions
     records: int = 0  # input records handled, whatever the result
     lag: int = 0
     tickets: int = 0
     ready: bool = False
 
     def compliance(self, pair: Pair) -> float | None:
-        """Share of final outcomes that met the target; None before the first one."""
-        met, breached = self.met_final.get(pair, 0), self.breached_final.get(pair, 0)
-        return met / (met + breached) if met + breached else None
+        """met / (met + breaches - retractions), the rules' and boards' SLI (a breach counts
+        the moment it happens); from final outcomes for a worker without those counters.
+        None before the first SLA is judged."""
+        if self.judged_met or self.judged_breached:
+            met, breached = self.judged_met.get(pair, 0), self.judged_breached.get(pair, 0)
+        else:
+            met, breached = self.met_final.get(pair, 0), self.breached_final.get(pair, 0)
+        return met / (met + breached) if met + breached > 0 else None
 
     def total(self, figure: dict[Pair, int]) -> int:
         return sum(figure.values())
@@ -45,9 +52,9 @@ def parse_metrics(text: str, taken_at: float) -> Snapshot:
 
     Raises ``ValueError`` when ``text`` is not Prometheus text.
     """
-    by_pair: dict[str, dict[Pair, int]] = {
-        name: {} for name in ("open", "at_risk", "breached", "met_final", "breached_final")
-    }
+    figures = ("open", "at_risk", "breached", "met_final", "breached_final", "judged_met",
+               "judged_breached")  # fmt: skip
+    by_pair: dict[str, dict[Pair, int]] = {name: {} for name in figures}
     gauges = {"slamon_open_tickets": "open", "slamon_at_risk_tickets": "at_risk"}
     alert_sign: dict[str, int] = {AlertType.BREACHED: 1, AlertType.RETRACTED: -1}
     finals: dict[str, str] = {Status.MET: "met_final", Status.BREACHED: "breached_final"}
@@ -67,6 +74,12 @@ def parse_metrics(text: str, taken_at: float) -> Snapshot:
                 add("open", pair, sample.value)
                 if labels.get("state") == "at_risk":
                     add("at_risk", pair, sample.value)
+            elif name == "slamon_sla_met_total":
+                add("judged_met", pair, sample.value)
+            elif name == "slamon_sla_breaches_total":
+                add("judged_breached", pair, sample.value)
+            elif name == "slamon_sla_breach_retractions_total":
+                add("judged_breached", pair, -sample.value)
             elif name == "slamon_alerts_total" and labels.get("type") in alert_sign:
                 add("breached", pair, alert_sign[labels["type"]] * sample.value)
             elif name == "slamon_outcomes_total" and labels.get("status") in finals:
