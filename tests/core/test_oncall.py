@@ -227,6 +227,32 @@ def test_lowered_priority_withdraws_an_at_risk_point_not_reached() -> None:
     assert scene.firing(9) == []
 
 
+def test_business_calendar_instants() -> None:
+    """P3 on an office calendar (Mon-Fri 09:00-17:00 UTC, first response 1h, at risk at
+    45m), created Monday 16:30: 30 min run by 17:00, so at risk Tuesday 09:15 and breached
+    Tuesday 09:30; the alerts start then, with the calendar's name."""
+    policy = small_policy(
+        calendars={"office": {"timezone": "UTC", "weekly": {
+            day: ["09:00-17:00"] for day in ("mon", "tue", "wed", "thu", "fri")}}},
+        priorities={p: {"calendar": "office", "first_response": "1h", "onsite_arrival": "8h",
+                        "resolution": "16h"} for p in ("P1", "P2", "P3", "P4")},
+    )  # fmt: skip
+    engine = LiveEngine(policy, retention_ns=3600 * NS_PER_S)
+    log = EventLog()
+    log.created("T1", at(8 * 60 + 30), "P3")  # 08:00 + 8h30 = Monday 16:30
+    assert isinstance(engine.ingest(decode_line(log.lines()[0], 0), ns(8 * 60 + 30)), list)
+    tuesday = 24 * 60 + 60  # Tuesday 09:00, in minutes after Monday 08:00
+    engine.advance(ns(tuesday + 20))
+    [risk] = firing(policy, engine.tickets["T1"], ns(tuesday + 20))
+    assert (risk.alertname, risk.starts_at, risk.calendar) == (SLA_AT_RISK, ns(tuesday + 15),
+                                                               "office")  # fmt: skip
+    assert risk.deadline == ns(tuesday + 30)
+    engine.advance(ns(tuesday + 31))
+    [breach_alert] = firing(policy, engine.tickets["T1"], ns(tuesday + 31))
+    assert (breach_alert.alertname, breach_alert.starts_at) == (SLA_BREACHED, ns(tuesday + 30))
+    assert breach_alert.severity == "ticket"  # a P3 breach is ticket work
+
+
 def test_untouched_ticket_is_not_news() -> None:
     """A ticket that never alerted: nothing fires, no transition, nothing held."""
     scene = Scene()
