@@ -21,6 +21,7 @@ from typing import Any
 
 import yaml
 
+from slamon.adapters.official_holidays import resolve_official_holidays
 from slamon.core.policy import PRIORITIES, SLAS, PolicyError, SlaPolicy, policy_from_dict
 from slamon.core.text import clip, excerpt
 
@@ -172,6 +173,7 @@ def loads_policy(text: str, source: str = "<policy>") -> SlaPolicy:
         raise PolicyError(f"the policy is over {MAX_POLICY_BYTES} bytes", (), None, source)
     document, lines = _compose(text, source)
     try:
+        resolve_official_holidays(document)  # library data -> plain dates, for the core
         return policy_from_dict(document)
     except PolicyError as exc:
         exc.source, exc.line = source, _line_of(exc.path, lines)

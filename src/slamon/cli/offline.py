@@ -218,13 +218,22 @@ def policy_group() -> None:
 
 @policy_group.command("check")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
-def policy_check(path: str) -> None:
+@click.option("--events", "events", type=click.File("rb"),
+              help="A JSONL event log: list which terms each of its tickets matches.")  # fmt: skip
+def policy_check(path: str, events: IO[bytes] | None) -> None:
     """Validate a policy file and print its targets as written."""
     from slamon.adapters.policy_yaml import written_targets  # noqa: PLC0415
+    from slamon.cli import terms  # noqa: PLC0415
 
     policy = load_policy(path)
     click.echo(f"policy {policy.name!r} is valid")
     click.echo(render_policy(policy, written_targets(path)))
+    for line in [*terms.render_calendars(policy), *terms.render_terms(policy)]:
+        click.echo(line)
+    if events is not None:
+        result = replay(events, policy)
+        for line in terms.render_matches(policy, result.folds.items()):
+            click.echo(line)
 
 
 def _percent(value: Fraction) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_right
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from slamon.core.decisions import Outcome, Status
@@ -18,7 +18,7 @@ from slamon.core.tickets import TicketFold
 from slamon.core.timefmt import ns_to_seconds
 
 NONE = "(none)"  # the breakdown value of a ticket without the attribute
-DIMENSIONS = ("region", "service", "customer_tier", "product_category", "technician")
+DIMENSIONS = ("region", "service", "customer_tier", "product_category", "technician", "terms")
 # the standard's targets (docs/standard.md): repair rate above 90%
 STANDARD_TARGETS = {"repair_rate": 0.90}
 _RESOLUTION = SLAS[2]
@@ -186,8 +186,11 @@ def repeat_failures(folds: Mapping[str, TicketFold], window_ns: int) -> dict[str
     return found
 
 
-def dimension_value(fold: TicketFold, dimension: str) -> str:
-    """The ticket's value of a breakdown dimension; :data:`NONE` when it has none."""
+def dimension_value(fold: TicketFold, dimension: str, terms: Sequence[str] = ()) -> str:
+    """The ticket's value of a breakdown dimension; :data:`NONE` when it has none.
+    ``terms``: the policy's terms names, for the ``terms`` dimension."""
+    if dimension == "terms":
+        return terms[fold.terms] if 0 <= fold.terms < len(terms) else NONE
     value = fold.technician() if dimension == "technician" else getattr(fold, dimension)
     return NONE if value is None else str(value)
 
@@ -215,6 +218,7 @@ def breakdowns(
     outcomes: Iterable[Outcome],
     quality: QualityPolicy | None,
     dimensions: Iterable[str],
+    terms: Sequence[str] = (),
 ) -> tuple[dict[str, Any], dict[str, dict[str, dict[str, Any]]]]:
     """``(quality over every ticket, {dimension: {value: {slas, quality}}})``.
 
@@ -240,9 +244,9 @@ def breakdowns(
         repeat = repeats.get(ticket_id)
         total_q.add(fold, resolution, repeat)
         for dim in dims:
-            group = groups[dim].get(dimension_value(fold, dim))
+            group = groups[dim].get(dimension_value(fold, dim, terms))
             if group is None:
-                group = groups[dim][dimension_value(fold, dim)] = ([], QualityStats())
+                group = groups[dim][dimension_value(fold, dim, terms)] = ([], QualityStats())
             group[0].extend(pairs)
             group[1].add(fold, resolution, repeat)
     baselines = quality.csat_baselines

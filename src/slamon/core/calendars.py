@@ -85,7 +85,9 @@ def _merge(intervals: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
 
 
 class WeeklyCalendar:
-    """Weekly open intervals in local time, minus holidays (local dates, closed all day).
+    """Weekly open intervals in local time, minus holidays (local dates, closed all day),
+    plus workdays (local dates open with the ``workday`` intervals whatever their weekday:
+    make-up working days such as China's 调休).
 
     ``weekly`` maps a weekday (Monday = 0) to ``(start_minute, end_minute)`` pairs with
     ``0 <= start < end <= 1440``. A window edge that falls in a DST gap maps to the
@@ -98,6 +100,9 @@ class WeeklyCalendar:
         timezone: str,
         weekly: Mapping[int, Sequence[tuple[int, int]]],
         holidays: Iterable[date] = (),
+        *,
+        workdays: Iterable[date] = (),
+        workday: Sequence[tuple[int, int]] = (),
     ) -> None:
         try:
             self.zone = ZoneInfo(timezone)
@@ -117,6 +122,13 @@ class WeeklyCalendar:
         self.timezone = timezone
         self.week = tuple(tuple(day) for day in week)
         self.holidays = frozenset(holidays)
+        self.workdays = frozenset(workdays) - self.holidays  # a holiday wins
+        for start, end in workday:
+            if not 0 <= start < end <= MINUTES_PER_DAY:
+                raise ValueError(f"bad interval {start}-{end} (minutes of the day)")
+        self.workday = tuple(_merge(workday))
+        if self.workdays and not self.workday:
+            raise ValueError("workdays need a workday schedule")
         # covered local dates [_lo, _hi); windows sorted, disjoint, not touching
         self._lo: date | None = None
         self._hi: date | None = None
@@ -158,10 +170,8 @@ class WeeklyCalendar:
         day = first
         while day < last:
             if day not in self.holidays:
-                out.extend(
-                    (self._instant(day, start), self._instant(day, end))
-                    for start, end in self.week[day.weekday()]
-                )
+                intervals = self.workday if day in self.workdays else self.week[day.weekday()]
+                out.extend((self._instant(day, s), self._instant(day, e)) for s, e in intervals)
             day += timedelta(days=1)
         return out
 

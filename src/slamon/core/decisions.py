@@ -62,9 +62,10 @@ class Alert(NamedTuple):
     priority: str
     deadline: int | None
     at: int
+    terms: str | None = None  # the name of the ticket's spec.terms entry, if one matched
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "id": self.id,
             "type": self.type,
             "ticket_id": self.ticket_id,
@@ -73,6 +74,9 @@ class Alert(NamedTuple):
             "deadline": None if self.deadline is None else format_rfc3339(self.deadline),
             "at": format_rfc3339(self.at),
         }
+        if self.terms is not None:  # absent without terms: records stay as they were
+            out["terms"] = self.terms
+        return out
 
 
 class Outcome(NamedTuple):
@@ -86,6 +90,7 @@ class Outcome(NamedTuple):
     target_ns: int
     deadline: int | None
     stopped: bool
+    terms: str | None = None  # the name of the ticket's spec.terms entry, if one matched
 
     @property
     def measured(self) -> bool:
@@ -93,7 +98,7 @@ class Outcome(NamedTuple):
         return self.stopped and self.status in _DECIDED
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "ticket_id": self.ticket_id,
             "sla": self.sla,
             "priority": self.priority,
@@ -102,3 +107,6 @@ class Outcome(NamedTuple):
             "target_seconds": ns_to_seconds(self.target_ns),
             "deadline": None if self.deadline is None else format_rfc3339(self.deadline),
         }
+        if self.terms is not None:
+            out["terms"] = self.terms
+        return out

@@ -71,6 +71,7 @@ class Engine:
 
     def __init__(self, policy: SlaPolicy) -> None:
         self.policy = policy
+        self._terms = bool(policy.terms)  # without spec.terms every ticket keeps index -1
         self.tickets: dict[str, Ticket] = {}
         self.duplicates = 0
         self._seen: set[str] = set()
@@ -103,7 +104,10 @@ class Engine:
         events = ticket.events
         if not events or (event.time, event.seq) >= (events[-1].time, events[-1].seq):
             ticket.events = (*events, event)
-            return ticket.fold.apply(event)
+            changed = ticket.fold.apply(event)
+            if self._terms and changed == ALL_SLAS:  # created, updated, priority, cancel
+                ticket.fold.select_terms(self.policy)
+            return changed
         # late: rebuild from the sorted history, as if it had come in order
         history = list(events)
         insort(history, event, key=_order)
@@ -111,6 +115,8 @@ class Engine:
         fold = ticket.fold = TicketFold(self.policy.pause)
         for earlier in history:
             fold.apply(earlier)
+        if self._terms:
+            fold.select_terms(self.policy)
         return ALL_SLAS
 
     def ingest(self, event: Event, now: int) -> list[Alert] | Rejected:
@@ -157,7 +163,7 @@ class Engine:
         if fold.created_at is None:
             return []
         alerts: list[Alert] = []
-        calendar, targets, warns = self.policy.rules(fold.priority)
+        calendar, targets, warns = self.policy.rules(fold.priority, fold.terms)
         in_force = fold.in_force_mask()
         pending = list(ticket.pending)
         for index in range(3):
@@ -242,6 +248,7 @@ class Engine:
             priority=ticket.fold.priority,
             deadline=deadline,
             at=at if at is not None else 0,
+            terms=self.policy.terms_name(ticket.fold.terms),
         )
 
     # -- results -----------------------------------------------------------------------
@@ -259,7 +266,8 @@ class Engine:
         """The status of one (ticket, SLA) pair at ``now``."""
         fold = ticket.fold
         priority = fold.priority
-        calendar, targets, _ = self.policy.rules(priority)
+        terms = fold.terms
+        calendar, targets, _ = self.policy.rules(priority, terms)
         spans, since = fold.clock(index)
         target = targets[index]
         elapsed = clocks.elapsed(spans, since, calendar, now)
@@ -273,7 +281,10 @@ class Engine:
         else:
             status = _STATUS_MET if stopped else _STATUS_OPEN
         deadline = _deadline(spans, since, calendar, target)
-        return Outcome(ticket.id, SLAS[index], priority, status, elapsed, target, deadline, stopped)
+        name = self.policy.terms_name(terms) if terms >= 0 else None
+        return Outcome(
+            ticket.id, SLAS[index], priority, status, elapsed, target, deadline, stopped, name
+        )
 
     def orphan_events(self) -> int:
         """Events of subjects that have no ``ticket.created`` applied."""

@@ -30,11 +30,13 @@ CANCELLED = "ticket.cancelled"
 SURVEY = "survey.submitted"
 COMPLAINT_FILED = "complaint.filed"
 COMPLAINT_RESOLVED = "complaint.resolved"
+UPDATED = "ticket.updated"  # new attribute values: reselects the SLA terms from creation
 
 EVENT_TYPES: frozenset[str] = frozenset(
     {
         CREATED, RESPONDED, DISPATCHED, ARRIVED, PAUSED, RESUMED, PRIORITY_CHANGED,
         RESOLVED, REOPENED, CLOSED, CANCELLED, SURVEY, COMPLAINT_FILED, COMPLAINT_RESOLVED,
+        UPDATED,
     }
 )  # fmt: skip
 SERVICES = frozenset({"onsite", "remote"})
@@ -209,6 +211,13 @@ def _build(etype: str, obj: dict[str, Any], time: int, seq: int, data: dict[str,
             region=_opt_str(data, "region"),
             customer_tier=_opt_str(data, "customer_tier"),
             asset_id=_opt_str(data, "asset_id", share=False),
+            product_category=_opt_str(data, "product_category"),
+        )
+    if etype == UPDATED:  # absent attributes stay as they are; service is fixed at creation
+        return Event(
+            *base,
+            region=_opt_str(data, "region"),
+            customer_tier=_opt_str(data, "customer_tier"),
             product_category=_opt_str(data, "product_category"),
         )
     if etype == PRIORITY_CHANGED:

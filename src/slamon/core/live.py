@@ -262,4 +262,6 @@ class LiveEngine(Engine):
         ticket.events = tuple(compact(Event(*fields)) for fields in snapshot.events)
         for event in ticket.events:
             ticket.fold.apply(event)
+        if self.policy.terms:
+            ticket.fold.select_terms(self.policy)
         return ticket

@@ -39,7 +39,12 @@ DEFAULT_CSAT_BASELINES = {"appliance": 8.5, "car": 8.2, "electronics": 8.7}
 _INTERVAL = re.compile(r"([0-9]{2}):([0-9]{2})-([0-9]{2}):([0-9]{2})\Z")  # ASCII digits only
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
 _DECIMAL = re.compile(r"[0-9]{0,3}\.[0-9]{1,15}\Z")  # warn_at as text: a plain decimal
-MAX_NAME_CHARS = 100  # metadata.name, calendar names, time zones
+MAX_NAME_CHARS = 100  # metadata.name, calendar names, time zones, terms names
+# spec.terms (docs/policy.md#terms): the ticket attributes an entry may match on, in the
+# order select_terms takes them; at most MAX_TERMS entries (each ticket tries them in order)
+MATCH_ATTRIBUTES = ("service", "region", "customer_tier", "product_category")
+MAX_TERMS = 100
+MAX_MATCH_VALUES = 1000
 SHOWN = 80  # characters of a value an error message quotes at most
 # A target must be reachable within 50 years of wall time (deadlines stay below the
 # 64-bit ns limit in 2262, see docs/policy.md): checked against 45 years of the
@@ -87,6 +92,24 @@ class QualityPolicy:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class Terms:
+    """One ``spec.terms`` entry: the ticket attributes it matches and its targets.
+
+    ``match`` pairs an index into MATCH_ATTRIBUTES with the values allowed; ``priorities``
+    holds every priority, those the entry does not name copied from ``spec.priorities``.
+    """
+
+    name: str
+    match: tuple[tuple[int, frozenset[str]], ...]
+    priorities: Mapping[str, PriorityPolicy]
+    named: frozenset[str] = frozenset()  # the priorities the entry itself names
+
+    def matches(self, attributes: tuple[str | None, ...]) -> bool:
+        """All listed attributes equal one of their values (an empty match always holds)."""
+        return all(attributes[i] in values for i, values in self.match)
+
+
 @dataclass(frozen=True)
 class SlaPolicy:
     """A validated policy; lookups used on the hot path are precomputed."""
@@ -96,11 +119,17 @@ class SlaPolicy:
     pause: frozenset[str]
     priorities: Mapping[str, PriorityPolicy]
     quality: QualityPolicy = field(default_factory=QualityPolicy)
+    terms: tuple[Terms, ...] = ()
     _targets: dict[tuple[str, str], int] = field(init=False, repr=False, compare=False)
     _warns: dict[tuple[str, str], int] = field(init=False, repr=False, compare=False)
     _rules: dict[str, tuple[Calendar, tuple[int, ...], tuple[int, ...]]] = field(
         init=False, repr=False, compare=False
     )
+    # per terms index, spec.priorities' rules last: index -1 (no terms) is the base table
+    _table: tuple[dict[str, tuple[Calendar, tuple[int, ...], tuple[int, ...]]], ...] = field(
+        init=False, repr=False, compare=False
+    )
+    _names: tuple[str | None, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         targets = {(p, sla): pp.targets[i] for p, pp in self.priorities.items()
@@ -111,6 +140,13 @@ class SlaPolicy:
         rules = {p: (pp.calendar, pp.targets, tuple(warns[(p, sla)] for sla in SLAS))
                  for p, pp in self.priorities.items()}  # fmt: skip
         object.__setattr__(self, "_rules", rules)
+        tables = [
+            {p: (pp.calendar, pp.targets, tuple(math.ceil(self.warn_at * t) for t in pp.targets))
+             for p, pp in terms.priorities.items()}
+            for terms in self.terms
+        ]  # fmt: skip
+        object.__setattr__(self, "_table", (*tables, rules))
+        object.__setattr__(self, "_names", (*(t.name for t in self.terms), None))
 
     def target_ns(self, priority: str, sla: str) -> int:
         return self._targets[(priority, sla)]
@@ -126,9 +162,31 @@ class SlaPolicy:
         """The share of the pair's SLAs that must be met, in (0, 1): ``99/100``."""
         return self.priorities[priority].objectives[SLAS.index(sla)]
 
-    def rules(self, priority: str) -> tuple[Calendar, tuple[int, ...], tuple[int, ...]]:
-        """Calendar, targets and at-risk points (aligned with SLAS) in one lookup."""
-        return self._rules[priority]
+    def rules(
+        self, priority: str, terms: int = -1
+    ) -> tuple[Calendar, tuple[int, ...], tuple[int, ...]]:
+        """Calendar, targets and at-risk points (aligned with SLAS) in one lookup, of the
+        terms with index ``terms`` (-1: none matched, ``spec.priorities``)."""
+        return self._table[terms][priority]
+
+    def terms_name(self, terms: int) -> str | None:
+        """The name of the terms with index ``terms``; None for -1 (``spec.priorities``)."""
+        return self._names[terms]
+
+    def select_terms(
+        self,
+        service: str | None,
+        region: str | None,
+        customer_tier: str | None,
+        product_category: str | None,
+    ) -> int:
+        """The index of the first ``spec.terms`` entry that matches the attributes; -1
+        when none does (then ``spec.priorities`` applies)."""
+        attributes = (service, region, customer_tier, product_category)
+        for index, terms in enumerate(self.terms):
+            if terms.matches(attributes):
+                return index
+        return -1
 
 
 # -- validation helpers ----------------------------------------------------------------
@@ -196,8 +254,38 @@ def _holiday(value: Any, path: Path) -> date:
     raise PolicyError(f"expected a date YYYY-MM-DD, got {excerpt(value, SHOWN)}", path)
 
 
+def _dates(doc: Mapping[str, Any], key: str, path: Path) -> list[date]:
+    value = doc.get(key, [])
+    if isinstance(value, Mapping) and key == "holidays":
+        raise PolicyError("official holidays ({country: CN, years: ...}) are read by the policy "
+                          "loader (slamon.adapters.policy_yaml), not from a plain document",
+                          (*path, key))  # fmt: skip
+    if not isinstance(value, list):
+        raise PolicyError("expected a list of dates", (*path, key))
+    return [_holiday(v, (*path, key, str(i))) for i, v in enumerate(value)]
+
+
+def _workday(doc: Mapping[str, Any], week: Mapping[int, list[tuple[int, int]]],
+             path: Path) -> list[tuple[int, int]]:  # fmt: skip
+    """``workday: mon`` (that weekday's intervals) or ``workday: ['09:00-17:00']``."""
+    value = _required(doc, "workday", path)
+    day_path = (*path, "workday")
+    if isinstance(value, str):
+        if value not in WEEKDAYS:
+            raise PolicyError(f"expected a weekday ({', '.join(WEEKDAYS)}) or a list of "
+                              f"intervals, got {excerpt(value, SHOWN)}", day_path)  # fmt: skip
+        intervals = week.get(WEEKDAYS.index(value), [])
+        if not intervals:
+            raise PolicyError(f"{value} has no open interval in weekly", day_path)
+        return list(intervals)
+    if not isinstance(value, list) or not value:
+        raise PolicyError("expected a weekday such as mon or a list of intervals such as "
+                          "['09:00-18:00']", day_path)  # fmt: skip
+    return [parse_interval(item, (*day_path, str(i))) for i, item in enumerate(value)]
+
+
 def _calendar(name: str, doc: Any, path: Path) -> WeeklyCalendar:
-    doc = _mapping(doc, path, {"timezone", "weekly", "holidays"})
+    doc = _mapping(doc, path, {"timezone", "weekly", "holidays", "workdays", "workday"})
     timezone = _string(_required(doc, "timezone", path), (*path, "timezone"))
     weekly_doc = _mapping(_required(doc, "weekly", path), (*path, "weekly"), WEEKDAYS)
     weekly: dict[int, list[tuple[int, int]]] = {}
@@ -208,12 +296,16 @@ def _calendar(name: str, doc: Any, path: Path) -> WeeklyCalendar:
         weekly[WEEKDAYS.index(day)] = [
             parse_interval(item, (*day_path, str(i))) for i, item in enumerate(intervals)
         ]
-    holidays_doc = doc.get("holidays", [])
-    if not isinstance(holidays_doc, list):
-        raise PolicyError("expected a list of dates", (*path, "holidays"))
-    holidays = [_holiday(v, (*path, "holidays", str(i))) for i, v in enumerate(holidays_doc)]
+    holidays = _dates(doc, "holidays", path)
+    workdays = _dates(doc, "workdays", path)  # make-up working days, open with `workday`
+    both = sorted(set(holidays) & set(workdays))
+    if both:
+        raise PolicyError(f"{both[0].isoformat()} is both a holiday and a workday",
+                          (*path, "workdays"))  # fmt: skip
+    workday = _workday(doc, weekly, path) if workdays or "workday" in doc else []
     try:
-        return WeeklyCalendar(name, timezone, weekly, holidays)
+        return WeeklyCalendar(name, timezone, weekly, holidays, workdays=workdays,
+                              workday=workday)  # fmt: skip
     except ValueError as exc:
         key = "timezone" if "zone" in str(exc) else "weekly"
         raise PolicyError(str(exc), (*path, key)) from None
@@ -284,6 +376,65 @@ def _priority(
     )
 
 
+def _match(value: Any, path: Path) -> tuple[tuple[int, frozenset[str]], ...]:
+    """``{customer_tier: [gold], service: [onsite]}`` -> attribute index, allowed values."""
+    doc = _mapping(value, path, MATCH_ATTRIBUTES)
+    match = []
+    for attribute in MATCH_ATTRIBUTES:
+        if attribute not in doc:
+            continue
+        values = doc[attribute]
+        value_path = (*path, attribute)
+        if not isinstance(values, list) or not values:
+            raise PolicyError(f"expected a non-empty list of values such as [gold], got "
+                              f"{excerpt(values, SHOWN)}", value_path)  # fmt: skip
+        if len(values) > MAX_MATCH_VALUES:
+            raise PolicyError(f"at most {MAX_MATCH_VALUES} values", value_path)
+        for i, item in enumerate(values):
+            _string(item, (*value_path, str(i)))
+            if attribute == "service" and item not in ("onsite", "remote"):
+                raise PolicyError(f"a service is onsite or remote, got {excerpt(item, SHOWN)}",
+                                  (*value_path, str(i)))  # fmt: skip
+        match.append((MATCH_ATTRIBUTES.index(attribute), frozenset(values)))
+    return tuple(match)
+
+
+def _terms(
+    value: Any, priorities_doc: Mapping[str, Any], base: Mapping[str, PriorityPolicy],
+    calendars: Mapping[str, Calendar],
+) -> tuple[Terms, ...]:  # fmt: skip
+    """``spec.terms``: an ordered list of ``{name, match, priorities}``. A priority an entry
+    names takes its fields, the missing ones from ``spec.priorities``; a priority it does
+    not name is ``spec.priorities``' own."""
+    if not isinstance(value, list):
+        raise PolicyError("expected a list of terms such as [{name: gold, match: {...}, "
+                          "priorities: {...}}]", ("spec", "terms"))  # fmt: skip
+    if len(value) > MAX_TERMS:
+        raise PolicyError(f"at most {MAX_TERMS} terms, got {len(value)}", ("spec", "terms"))
+    out: list[Terms] = []
+    names: set[str] = set()
+    for i, entry in enumerate(value):
+        path = ("spec", "terms", str(i))
+        doc = _mapping(entry, path, {"name", "description", "match", "priorities"})
+        name = _string(_required(doc, "name", path), (*path, "name"))
+        if name in names:
+            raise PolicyError(f"terms {name!r} are defined twice", (*path, "name"))
+        names.add(name)
+        if "description" in doc and not isinstance(doc["description"], str):
+            raise PolicyError("expected text", (*path, "description"))
+        match = _match(doc.get("match", {}), (*path, "match"))
+        own = _mapping(doc.get("priorities", {}), (*path, "priorities"), PRIORITIES)
+        priorities = dict(base)
+        for priority, priority_doc in own.items():
+            merged = dict(priorities_doc[priority])
+            merged.update(_mapping(priority_doc, (*path, "priorities", priority),
+                                   {"calendar", "objective", *SLAS}))  # fmt: skip
+            priorities[priority] = _priority(merged, (*path, "priorities", priority),
+                                             calendars, priority)  # fmt: skip
+        out.append(Terms(name, match, priorities, frozenset(own)))
+    return tuple(out)
+
+
 def _check_reach(calendar: Calendar, targets: list[int], path: Path) -> None:
     """Refuse a target that ``calendar`` could take more than REACH_YEARS years to give."""
     if not isinstance(calendar, WeeklyCalendar):
@@ -342,7 +493,8 @@ def policy_from_dict(document: Any) -> SlaPolicy:
                         {"name", "description", "labels"})  # fmt: skip
     name = _string(_required(metadata, "name", ("metadata",)), ("metadata", "name"))
     spec = _mapping(_required(doc, "spec", ()), ("spec",),
-                    {"warn_at", "pause", "calendars", "priorities", "quality"})  # fmt: skip
+                    {"warn_at", "pause", "calendars", "priorities", "quality",
+                     "terms"})  # fmt: skip
     calendars: dict[str, Calendar] = {ALWAYS_OPEN.name: ALWAYS_OPEN}
     for cal_name, cal_doc in _mapping(spec.get("calendars", {}), ("spec", "calendars")).items():
         path = ("spec", "calendars", cal_name)
@@ -362,10 +514,14 @@ def policy_from_dict(document: Any) -> SlaPolicy:
     warn_at = DEFAULT_WARN_AT
     if "warn_at" in spec:
         warn_at = _open_unit(spec["warn_at"], ("spec", "warn_at"))
+    terms: tuple[Terms, ...] = ()
+    if "terms" in spec:
+        terms = _terms(spec["terms"], priorities_doc, priorities, calendars)
     return SlaPolicy(
         name=name,
         warn_at=warn_at,
         pause=_pause(spec.get("pause", ["resolution"]), ("spec", "pause")),
         priorities=priorities,
         quality=_quality(spec.get("quality", {}), ("spec", "quality")),
+        terms=terms,
     )

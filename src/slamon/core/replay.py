@@ -89,7 +89,10 @@ def replay_events(
     alerts = _apply_in_time_order(engine, admitted, until) if until is not None else []
     outcomes = list(engine.outcomes(until)) if until is not None else []
     folds = {ticket_id: t.fold for ticket_id, t in engine.tickets.items()}
-    quality, split = breakdowns(folds, outcomes, policy.quality, by)
+    names = tuple(terms.name for terms in policy.terms)
+    if names and "terms" not in by:  # a policy with terms: always broken down by them
+        by = (*by, "terms")
+    quality, split = breakdowns(folds, outcomes, policy.quality, by, names)
     return ReplayResult(
         until=until,
         processed=len(admitted),

@@ -11,7 +11,7 @@ from __future__ import annotations
 from slamon.core import events as ev
 from slamon.core.clocks import NO_SPANS, Spans, step
 from slamon.core.events import Event
-from slamon.core.policy import SLAS
+from slamon.core.policy import SLAS, SlaPolicy
 
 ALL_SLAS = 0b111  # a mask naming every SLA (bit i for SLAS[i])
 _REMOTE_SLAS = 0b101  # onsite_arrival does not apply to a remote service
@@ -53,6 +53,7 @@ class TicketFold:
         "tech_arrived",
         "tech_dispatched",
         "tech_resolved",
+        "terms",
     )
 
     def __init__(self, pause: frozenset[str]) -> None:
@@ -70,6 +71,9 @@ class TicketFold:
         self.customer_tier: str | None = None
         self.product_category: str | None = None
         self.asset_id: str | None = None
+        # the index of the policy's spec.terms entry the attributes select (-1: none, the
+        # spec.priorities); set by the engine (SlaPolicy.select_terms), an int per ticket
+        self.terms = -1
         self.paused = False
         self.responded = False
         self.arrived = False
@@ -229,6 +233,8 @@ class TicketFold:
         elif etype == ev.CANCELLED:
             self.cancelled_at = event.time
             return True
+        elif etype == ev.UPDATED:
+            return self._update_attributes(event)
         elif etype == ev.SURVEY:
             self.survey_sum += event.score or 0
             self.survey_count += 1
@@ -237,3 +243,21 @@ class TicketFold:
         elif etype == ev.COMPLAINT_RESOLVED:
             self.complaints_resolved += 1
         return False
+
+    def _update_attributes(self, event: Event) -> bool:
+        """``ticket.updated``: the attributes it carries replace the ticket's (as if it had
+        been created with them); True if one changed, so the terms may change from creation."""
+        old = (self.region, self.customer_tier, self.product_category)
+        if event.region is not None:
+            self.region = event.region
+        if event.customer_tier is not None:
+            self.customer_tier = event.customer_tier
+        if event.product_category is not None:
+            self.product_category = event.product_category
+        return (self.region, self.customer_tier, self.product_category) != old
+
+    def select_terms(self, policy: SlaPolicy) -> None:
+        """Set :attr:`terms` from the ticket's attributes (the first matching entry)."""
+        self.terms = policy.select_terms(
+            self.service, self.region, self.customer_tier, self.product_category
+        )
