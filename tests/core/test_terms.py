@@ -257,3 +257,27 @@ def test_ticket_updated_is_parsed_with_its_attributes_only() -> None:
     event = parse_event(record, 1)
     assert (event.customer_tier, event.region, event.product_category) == ("gold", None, None)
     assert event.service is None
+
+
+def test_explain_and_the_pager_use_the_tickets_terms() -> None:
+    """A gold P2 ticket (first response 10m under gold): explain's at-risk instant is 7.5m
+    and its target 600 s; at 12m the pager fires SlaBreached against 10m, not 30m."""
+    from slamon.adapters.jsonl import read_events  # noqa: PLC0415
+    from slamon.core.engine import Engine  # noqa: PLC0415
+    from slamon.core.explain import explain  # noqa: PLC0415
+    from slamon.core.oncall import firing  # noqa: PLC0415
+
+    log = EventLog()
+    log.created("T1", at(0), "P2", customer_tier="gold")
+    events = [e for _, e in read_events(log.lines()) if not isinstance(e, Exception)]
+    timeline = explain(events, terms_policy(), parse_rfc3339(at(12)))
+    clock = timeline.clocks[0]
+    assert (clock.target_ns, clock.at_risk_at) == (600 * 10**9, parse_rfc3339(at(7.5)))
+    engine = Engine(terms_policy())
+    for event in events:
+        engine.ingest(event, parse_rfc3339(at(12)))
+    engine.advance(parse_rfc3339(at(12)))
+    fired = firing(terms_policy(), engine.tickets["T1"], parse_rfc3339(at(12)))
+    breach = next(f for f in fired if f.sla == FR)
+    assert breach.alertname == "SlaBreached"
+    assert breach.target == 600 * 10**9

@@ -156,7 +156,7 @@ def explain(events: Iterable[Event], policy: SlaPolicy, until: int | None) -> Ti
         timeline.events = [EventLine(e.time, e.type, e.id, _orphan(e, until)) for e in ordered]
         return timeline
     fold = ticket.fold
-    calendar = policy.calendar(fold.priority)
+    calendar, _, warns = policy.rules(fold.priority, fold.terms)  # the ticket's terms
     timeline.found = True
     timeline.priority = fold.priority
     timeline.calendar = calendar.name
@@ -171,7 +171,7 @@ def explain(events: Iterable[Event], policy: SlaPolicy, until: int | None) -> Ti
             elapsed_ns=outcome.elapsed_ns,
             target_ns=outcome.target_ns,
             at_risk_at=_within(
-                clocks.reach(spans, since, calendar, policy.warn_ns(fold.priority, SLAS[index])),
+                clocks.reach(spans, since, calendar, warns[index]),
                 until,
             ),
             breach_at=clocks.exceed(spans, since, calendar, outcome.target_ns),

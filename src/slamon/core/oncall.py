@@ -122,7 +122,7 @@ def firing(
     hot = fold.running_mask() & (ticket.risk_sent | ticket.standing)
     if not hot or not fold.priority or fold.resolved:  # resolved: nothing left to act on
         return ()
-    calendar, targets, warns = policy.rules(fold.priority)
+    calendar, targets, warns = policy.rules(fold.priority, fold.terms)  # the ticket's terms
     region = fold.region or "none"
     out: list[Firing] = []
     for index in range(3):
