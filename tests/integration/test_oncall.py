@@ -219,3 +219,26 @@ def test_burst_of_5000_breaches_does_not_stall_events(deployment: Deployment,
                "5,000 breaches in Alertmanager")  # fmt: skip
     assert worker.metric("slamon_oncall_dropped_total") == 0
     assert worker.metric("slamon_oncall_notifications_total", result="failed") == 0
+
+
+def test_two_workers_split_the_alerts(deployment: Deployment, manager: Alertmanager) -> None:
+    """A second worker joins (rebalance): each ticket's alerts are then sent by exactly one
+    worker (their active counts add up to the firing set, both non-zero), and Alertmanager
+    keeps every alert through the move."""
+    deployment.policy = short_policy(deployment.tmp)
+    first = oncall_worker(deployment, "--alertmanager", manager.url).start()
+    old = time.time_ns() - 60 * NS_PER_S
+    deployment.publish([event("ticket.created", f"R-{i}", old, {"priority": "P1"})
+                        for i in range(20)])  # fmt: skip
+    wait_until(lambda: len(manager.alerts(alertname="SlaBreached")) == 40, 15, "40 breaches")
+    second = oncall_worker(deployment, "--alertmanager", manager.url, index=1).start()
+
+    def split() -> bool:
+        counts = [w.metric("slamon_oncall_active_alerts", alertname="SlaBreached")
+                  for w in (first, second)]  # fmt: skip
+        return sum(counts) == 40 and min(counts) > 0
+
+    wait_until(split, 30, "the alerts split between the two workers")
+    time.sleep(2 * RESEND_S)
+    assert split()
+    assert len(manager.alerts(alertname="SlaBreached")) == 40
