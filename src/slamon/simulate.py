@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from slamon.core.policy import SlaPolicy
+from slamon.core.policy import SLAS, SlaPolicy
 from slamon.core.timefmt import NS_PER_MS, NS_PER_S, format_rfc3339, parse_rfc3339
 
 PRIORITY_MIX = (("P1", 0.08), ("P2", 0.22), ("P3", 0.45), ("P4", 0.25))
@@ -56,24 +56,26 @@ def ticket_events(
     def emit(etype: str, at: int, data: dict[str, Any] | None = None) -> None:
         out.append({"type": etype, "subject": ticket, "at": at, "data": data or {}})
 
-    calendar = policy.calendar(priority)
-
-    def after(sla: str) -> int:
-        # drawn in business time, so office-hours priorities breach as often as 24x7 ones
-        need = int(policy.target_ns(priority, sla) * _lognormal_factor(rng, shape.breach_share))
-        at = calendar.reach(start, need)
-        return at - at % NS_PER_MS
-
     service = "onsite" if onsite else "remote"
     # the quality attributes come from a stream of their own, so the main one (and with it
     # every time above) stays what it was before they existed
     extra = random.Random(f"{ticket}/quality")
     category = extra.choice(PRODUCT_CATEGORIES)
     asset = f"{category}-{extra.randint(1, ASSETS_PER_CATEGORY)}"
-    emit("ticket.created", start, {"priority": priority, "service": service,
-                                   "region": rng.choice(REGIONS),
-                                   "customer_tier": extra.choice(CUSTOMER_TIERS),
-                                   "product_category": category, "asset_id": asset})  # fmt: skip
+    region, tier = rng.choice(REGIONS), extra.choice(CUSTOMER_TIERS)
+    # the ticket's own terms (spec.terms), so a gold ticket breaches as often as any other
+    terms = policy.select_terms(service, region, tier, category)
+    calendar, targets, _ = policy.rules(priority, terms)
+
+    def after(sla: str) -> int:
+        # drawn in business time, so office-hours priorities breach as often as 24x7 ones
+        need = int(targets[SLAS.index(sla)] * _lognormal_factor(rng, shape.breach_share))
+        at = calendar.reach(start, need)
+        return at - at % NS_PER_MS
+
+    emit("ticket.created", start, {"priority": priority, "service": service, "region": region,
+                                   "customer_tier": tier, "product_category": category,
+                                   "asset_id": asset})  # fmt: skip
     if rng.random() < shape.cancel_share:
         emit("ticket.cancelled", start + rng.randint(60, 3600) * NS_PER_S)
         return out

@@ -18,6 +18,7 @@ import pytest
 from slamon.adapters.policy_yaml import loads_policy
 from slamon.core.policy import PolicyError, SlaPolicy
 from slamon.core.timefmt import parse_rfc3339
+from slamon.replay import replay
 from slamon.testing import EventLog, at, small_policy
 from tests.helpers import run_replay
 
@@ -183,14 +184,15 @@ def test_a_late_update_gives_the_outcome_of_the_sorted_log() -> None:
 
 
 def test_the_report_breaks_down_by_terms() -> None:
-    """With terms, the report has breakdowns.terms: each ticket under its terms' name, the
-    unmatched under (none); the groups' counts add up."""
+    """--by terms: each ticket under its terms' name, the unmatched under (none); the
+    groups' counts add up. Without --by the report has no breakdowns, terms or not."""
     log = EventLog()
     log.created("G", at(0), "P2", customer_tier="gold")
     log.created("N", at(0), "P3", region="north")
     log.created("X", at(0), "P3")
     log.add("ticket.responded", "G", at(5))
-    report = run_replay(log, terms_policy()).result.report()
+    assert "breakdowns" not in run_replay(log, terms_policy()).result.report()
+    report = replay(log.lines(), terms_policy(), by=("terms",)).report()
     split = report["breakdowns"]["terms"]
     assert sorted(split) == ["(none)", "gold", "north"]
     assert split["gold"]["slas"]["P2"][FR]["met"] == 1

@@ -89,9 +89,7 @@ def replay_events(
     alerts = _apply_in_time_order(engine, admitted, until) if until is not None else []
     outcomes = list(engine.outcomes(until)) if until is not None else []
     folds = {ticket_id: t.fold for ticket_id, t in engine.tickets.items()}
-    names = tuple(terms.name for terms in policy.terms)
-    if names and "terms" not in by:  # a policy with terms: always broken down by them
-        by = (*by, "terms")
+    names = tuple(terms.name for terms in policy.terms)  # for the `terms` dimension
     quality, split = breakdowns(folds, outcomes, policy.quality, by, names)
     return ReplayResult(
         until=until,
