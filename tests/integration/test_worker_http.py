@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import urllib.error
 import urllib.request
 from pathlib import Path
 
-from tests.integration.harness import Deployment
+from tests.integration.harness import Deployment, answered_tickets, wait_until
 
 SERVED = {"/metrics": 200, "/healthz": 200, "/readyz": 200}
 # Faust's own pages: table contents (ticket snapshots), routing, graphs, stats, index
@@ -42,3 +43,19 @@ def test_only_metrics_health_and_readiness_answer_on_loopback(deployment: Deploy
         NOT_SERVED, 404
     )
     assert _listening_addresses(worker.port) == {"0100007F"}  # 127.0.0.1 only, not 0.0.0.0
+
+
+def test_a_held_ticket_s_timeline_is_served_and_no_other_ticket(deployment: Deployment) -> None:
+    """GET /tickets/<id>/timeline: the ticket's events, clocks and alerts as `slamon explain`
+    gives them; a ticket this worker does not hold is a 404 with no data."""
+    worker = deployment.worker().start()
+    deployment.publish(answered_tickets("tl", 2))
+    wait_until(lambda: worker.metric("slamon_events_total", result="processed") == 4,
+               30, "both tickets processed")  # fmt: skip
+    timeline = json.loads(worker.get("/tickets/tl-0/timeline") or "{}")
+    assert timeline["ticket_id"] == "tl-0"
+    assert timeline["found"] is True
+    assert [e["type"] for e in timeline["events"]] == ["ticket.created", "ticket.responded"]
+    first = next(c for c in timeline["clocks"] if c["sla"] == "first_response")
+    assert (first["status"], first["elapsed_seconds"]) == ("met", 30.0)
+    assert _status(worker.port, "/tickets/nobody/timeline") == 404

@@ -217,7 +217,7 @@ def serve(
     async def revoked(_app: faust.App, revoked: set[TP], **_: Any) -> None:
         service.on_revoked({tp.partition for tp in revoked if tp.topic == events_topic})
 
-    _pages(app, health, registry)
+    _pages(app, health, registry, service)
 
 
 def _exit_for_restart() -> None:
@@ -227,7 +227,9 @@ def _exit_for_restart() -> None:
     os._exit(CRASH_LOOP_EXIT_CODE)
 
 
-def _pages(app: faust.App, health: Health, registry: CollectorRegistry) -> None:
+def _pages(
+    app: faust.App, health: Health, registry: CollectorRegistry, service: SlaService
+) -> None:
     @app.page("/metrics")
     class Metrics(View):
         async def get(self, request: Request) -> Response:
@@ -247,3 +249,12 @@ def _pages(app: faust.App, health: Health, registry: CollectorRegistry) -> None:
         async def get(self, request: Request) -> Response:
             ready, detail = health.status()
             return self.json(detail, status=200 if ready else 503)
+
+    # one ticket this worker holds, as `slamon explain` shows it; never another's data
+    @app.page("/tickets/{ticket_id}/timeline")
+    class Timeline(View):
+        async def get(self, request: Request, ticket_id: str) -> Response:
+            timeline = service.timeline(ticket_id)
+            if timeline is None:
+                return self.json({"error": "no such ticket on this worker"}, status=404)
+            return self.json(timeline)

@@ -32,6 +32,7 @@ from slamon.core.events import (
     Event,
     InvalidEvent,
 )
+from slamon.core.explain import explain
 from slamon.core.live import LiveEngine, Rejected, Snapshot
 from slamon.core.text import clip
 from slamon.core.timefmt import NS_PER_S, format_rfc3339
@@ -435,6 +436,13 @@ class SlaService:
                 partition = self.unsettled.partition_of(key)
                 if partition is not None:
                     await self.ticks.send(key=key, value=TICK_EXPIRE, partition=partition)
+
+    def timeline(self, ticket_id: str) -> dict[str, Any] | None:
+        """The SLA timeline of a ticket this worker holds (``slamon explain``), at now."""
+        ticket = self.engine.tickets.get(ticket_id)
+        if ticket is None:
+            return None
+        return explain(ticket.events, self.engine.policy, self.clock()).to_dict()
 
     def lag(self, highwater: Callable[[int], int | None]) -> dict[int, int]:
         lags = {}
