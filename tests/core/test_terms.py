@@ -283,3 +283,48 @@ def test_explain_and_the_pager_use_the_tickets_terms() -> None:
     breach = next(f for f in fired if f.sla == FR)
     assert breach.alertname == "SlaBreached"
     assert breach.target == 600 * 10**9
+
+
+DOC_POLICY = """apiVersion: slamon/v1
+kind: SlaPolicy
+metadata: {name: doc}
+spec:
+  priorities:
+    P1: {calendar: 24x7, first_response: 5m, onsite_arrival: 4h, resolution: 8h}
+    P2: {calendar: 24x7, first_response: 15m, onsite_arrival: 8h, resolution: 24h}
+    P3: {calendar: 24x7, first_response: 1h, onsite_arrival: 8h, resolution: 24h}
+    P4: {calendar: 24x7, first_response: 4h, onsite_arrival: 24h, resolution: 48h}
+  terms:
+    - name: gold-onsite
+      match: {customer_tier: [gold, platinum], service: [onsite]}
+      priorities:
+        P1: {onsite_arrival: 2h, resolution: 6h}
+    - name: gold
+      match: {customer_tier: [gold, platinum]}
+      priorities:
+        P1: {first_response: 2m}
+"""
+
+
+def test_the_worked_example_of_docs_policy_md() -> None:
+    """docs/policy.md#terms: a silver on-site P1 ticket at 08:00 upgraded to gold at 09:00
+    has arrival 10:00 and resolution 14:00 (first response 5m, not gold's 2m); upgraded at
+    10:30 instead, the 10:00 arrival breach alerts at 10:30, and a downgrade at 11:00
+    retracts it."""
+    policy = loads_policy(DOC_POLICY, "doc.yaml")
+    base = "2026-11-23T{}:00Z"
+    log = EventLog()
+    log.created("T1", base.format("08:00"), "P1", service="onsite", customer_tier="silver")
+    log.add("ticket.updated", "T1", base.format("09:00"), {"customer_tier": "gold"})
+    run = run_replay(log, policy, until=parse_rfc3339(base.format("09:30")))
+    assert run.outcome("T1", ON).deadline == parse_rfc3339(base.format("10:00"))
+    assert run.outcome("T1", RES).deadline == parse_rfc3339(base.format("14:00"))
+    assert run.outcome("T1", FR).target_ns == 300 * 10**9
+    late = EventLog()
+    late.created("T1", base.format("08:00"), "P1", service="onsite", customer_tier="silver")
+    late.add("ticket.updated", "T1", base.format("10:30"), {"customer_tier": "gold"})
+    late.add("ticket.updated", "T1", base.format("11:00"), {"customer_tier": "silver"})
+    run = run_replay(late, policy)
+    on_site = [(a.type, a.at) for a in run.alerts("T1", ON) if a.type != "sla.at_risk"]
+    assert on_site == [("sla.breached", parse_rfc3339(base.format("10:00"))),
+                       ("sla.breach_retracted", parse_rfc3339(base.format("11:00")))]  # fmt: skip
