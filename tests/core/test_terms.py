@@ -328,3 +328,28 @@ def test_the_worked_example_of_docs_policy_md() -> None:
     on_site = [(a.type, a.at) for a in run.alerts("T1", ON) if a.type != "sla.at_risk"]
     assert on_site == [("sla.breached", parse_rfc3339(base.format("10:00"))),
                        ("sla.breach_retracted", parse_rfc3339(base.format("11:00")))]  # fmt: skip
+
+
+def test_a_restored_snapshot_keeps_the_tickets_terms_and_alerts_nothing_twice() -> None:
+    """The worker's snapshot holds events, not the terms index: restoring a gold-upgraded
+    ticket selects gold again (its 10m first response) and, the breach already sent,
+    alerts nothing new."""
+    from slamon.adapters.jsonl import read_events  # noqa: PLC0415
+    from slamon.core.live import LiveEngine, Snapshot  # noqa: PLC0415
+
+    log = EventLog()
+    log.created("T1", at(0), "P2", customer_tier="silver")
+    log.add("ticket.updated", "T1", at(5), {"customer_tier": "gold"})
+    now = parse_rfc3339(at(12))
+    engine = LiveEngine(terms_policy(), 86_400 * 10**9)
+    for _, event in read_events(log.lines()):
+        assert not isinstance(event, Exception)
+        engine.ingest(event, now)
+    engine.advance(now)
+    snapshot = Snapshot.from_list(list(LiveEngine.export(engine.tickets["T1"])))
+    other = LiveEngine(terms_policy(), 86_400 * 10**9)
+    assert other.restore("T1", snapshot, now) == []
+    ticket = other.tickets["T1"]
+    assert terms_policy().terms_name(ticket.fold.terms) == "gold"
+    outcome = other.pair_outcome(ticket, 0, now)
+    assert (outcome.status, outcome.target_ns, outcome.terms) == ("breached", 600 * 10**9, "gold")
