@@ -353,3 +353,14 @@ def test_a_restored_snapshot_keeps_the_tickets_terms_and_alerts_nothing_twice() 
     assert terms_policy().terms_name(ticket.fold.terms) == "gold"
     outcome = other.pair_outcome(ticket, 0, now)
     assert (outcome.status, outcome.target_ns, outcome.terms) == ("breached", 600 * 10**9, "gold")
+
+
+def test_duration_buckets_have_edges_at_the_terms_targets_too() -> None:
+    """The worker's histograms: gold's P2 arrival of 90m is an edge already (P2's at-risk
+    point), its at-risk point 67.5m (4050 s) is added; gold's P2 first response (600 s,
+    at risk 450 s) adds nothing, P1 has those."""
+    from slamon.adapters.metrics import sla_buckets  # noqa: PLC0415
+
+    assert sla_buckets(terms_policy(), FR) == sla_buckets(small_policy(), FR)
+    on_site = set(sla_buckets(terms_policy(), ON))
+    assert on_site - set(sla_buckets(small_policy(), ON)) == {4050.0}

@@ -35,11 +35,15 @@ DELAY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 
 
 
 def sla_buckets(policy: SlaPolicy, sla: str) -> tuple[float, ...]:
-    """Bucket edges at every policy target of ``sla`` and at its at-risk points."""
+    """Bucket edges at every policy target of ``sla`` and at its at-risk points, those of
+    every ``spec.terms`` entry included."""
     edges: set[float] = set()
-    for priority in PRIORITIES:
-        edges.add(policy.target_ns(priority, sla) / NS_PER_S)
-        edges.add(policy.warn_ns(priority, sla) / NS_PER_S)
+    index = SLAS.index(sla)
+    for terms in range(-1, len(policy.terms)):
+        for priority in PRIORITIES:
+            _, targets, warns = policy.rules(priority, terms)
+            edges.add(targets[index] / NS_PER_S)
+            edges.add(warns[index] / NS_PER_S)
     return (*sorted(edges), float("inf"))
 
 
