@@ -72,6 +72,9 @@ class Engine:
     def __init__(self, policy: SlaPolicy) -> None:
         self.policy = policy
         self._terms = bool(policy.terms)  # without spec.terms every ticket keeps index -1
+        # policy.rules(priority, terms) and terms_name(terms) as plain lookups (hot path)
+        self._rules = policy.rule_table()
+        self._names = policy.terms_names()
         self.tickets: dict[str, Ticket] = {}
         self.duplicates = 0
         self._seen: set[str] = set()
@@ -163,7 +166,7 @@ class Engine:
         if fold.created_at is None:
             return []
         alerts: list[Alert] = []
-        calendar, targets, warns = self.policy.rules(fold.priority, fold.terms)
+        calendar, targets, warns = self._rules[fold.terms][fold.priority]
         in_force = fold.in_force_mask()
         pending = list(ticket.pending)
         for index in range(3):
@@ -248,7 +251,7 @@ class Engine:
             priority=ticket.fold.priority,
             deadline=deadline,
             at=at if at is not None else 0,
-            terms=self.policy.terms_name(ticket.fold.terms),
+            terms=self._names[ticket.fold.terms],
         )
 
     # -- results -----------------------------------------------------------------------
@@ -267,7 +270,7 @@ class Engine:
         fold = ticket.fold
         priority = fold.priority
         terms = fold.terms
-        calendar, targets, _ = self.policy.rules(priority, terms)
+        calendar, targets, _ = self._rules[terms][priority]
         spans, since = fold.clock(index)
         target = targets[index]
         elapsed = clocks.elapsed(spans, since, calendar, now)
@@ -281,10 +284,8 @@ class Engine:
         else:
             status = _STATUS_MET if stopped else _STATUS_OPEN
         deadline = _deadline(spans, since, calendar, target)
-        name = self.policy.terms_name(terms) if terms >= 0 else None
-        return Outcome(
-            ticket.id, SLAS[index], priority, status, elapsed, target, deadline, stopped, name
-        )
+        return Outcome(ticket.id, SLAS[index], priority, status, elapsed, target, deadline,
+                       stopped, self._names[terms])  # fmt: skip
 
     def orphan_events(self) -> int:
         """Events of subjects that have no ``ticket.created`` applied."""

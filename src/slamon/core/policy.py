@@ -52,6 +52,7 @@ SHOWN = 80  # characters of a value an error message quotes at most
 REACH_YEARS, CHECKED_WEEKS = 50, 2347  # 2347 weeks = 45 years
 
 Path = tuple[str, ...]
+Rules = tuple[Calendar, tuple[int, ...], tuple[int, ...]]  # calendar, targets, at-risk points
 
 
 class PolicyError(ValueError):
@@ -168,6 +169,14 @@ class SlaPolicy:
         """Calendar, targets and at-risk points (aligned with SLAS) in one lookup, of the
         terms with index ``terms`` (-1: none matched, ``spec.priorities``)."""
         return self._table[terms][priority]
+
+    def rule_table(self) -> tuple[Mapping[str, Rules], ...]:
+        """:meth:`rules` as a table for the engine's hot path: ``table[terms][priority]``."""
+        return self._table
+
+    def terms_names(self) -> tuple[str | None, ...]:
+        """The terms' names by index, None last: ``names[-1]`` is no terms."""
+        return self._names
 
     def terms_name(self, terms: int) -> str | None:
         """The name of the terms with index ``terms``; None for -1 (``spec.priorities``)."""
