@@ -95,3 +95,20 @@ def test_replay_by_terms_and_records_carry_the_name(tmp_path: Path) -> None:
     records = [orjson.loads(line) for line in outcomes.read_bytes().splitlines()]
     assert {r["ticket_id"]: r.get("terms") for r in records} == {"T-1": "gold", "T-2": None}
     assert list(records[0])[-1] == "terms"
+
+
+def test_policy_check_shows_an_entrys_own_objectives(tmp_path: Path) -> None:
+    """An entry's objective differing from spec.priorities' is printed under its targets;
+    the SLAs its mapping leaves out keep the priority's default (99% for P1)."""
+    policy = tmp_path / "p.yaml"
+    policy.write_text(
+        "apiVersion: slamon/v1\nkind: SlaPolicy\nmetadata: {name: t}\nspec:\n  priorities:\n"
+        + "".join(f"    P{i}: {{first_response: 5m, onsite_arrival: 4h, resolution: 8h}}\n"
+                  for i in range(1, 5))
+        + "  terms:\n    - name: gold\n      match: {customer_tier: [gold]}\n"
+        "      priorities:\n        P1: {onsite_arrival: 2h, objective: {onsite_arrival: 0.995}}\n"
+    )  # fmt: skip
+    result = CliRunner().invoke(main, ["policy", "check", str(policy)])
+    assert result.exit_code == 0, result.output
+    want = "          objective: first_response 99%, onsite_arrival 99.5%, resolution 99%"
+    assert want in result.stdout.splitlines()

@@ -48,6 +48,10 @@ def render_terms(policy: SlaPolicy) -> list[str]:
             targets = ", ".join(f"{sla} {format_duration(pp.targets[i])}"
                                 for i, sla in enumerate(SLAS))  # fmt: skip
             rows.append(f"       {priority} on {pp.calendar.name}: {targets}")
+            if pp.objectives != policy.priorities[priority].objectives:
+                shares = ", ".join(f"{sla} {float(o) * 100:g}%"
+                                   for sla, o in zip(SLAS, pp.objectives, strict=True))  # fmt: skip
+                rows.append(f"       {'':2} objective: {shares}")
         rest = [p for p in PRIORITIES if p not in terms.named]
         if rest:
             rows.append(f"       {', '.join(rest)}: as spec.priorities")
