@@ -364,3 +364,20 @@ def test_duration_buckets_have_edges_at_the_terms_targets_too() -> None:
     assert sla_buckets(terms_policy(), FR) == sla_buckets(small_policy(), FR)
     on_site = set(sla_buckets(terms_policy(), ON))
     assert on_site - set(sla_buckets(small_policy(), ON)) == {4050.0}
+
+
+def test_explain_names_the_terms_and_what_an_update_did() -> None:
+    """explain: the ticket.updated line says it reselects the terms from creation, and a note
+    names the terms that gave the targets."""
+    from slamon.adapters.jsonl import read_events  # noqa: PLC0415
+    from slamon.core.explain import explain  # noqa: PLC0415
+
+    log = EventLog()
+    log.created("T1", at(0), "P2", customer_tier="silver")
+    log.add("ticket.updated", "T1", at(5), {"customer_tier": "gold"})
+    events = [e for _, e in read_events(log.lines()) if not isinstance(e, Exception)]
+    timeline = explain(events, terms_policy(), parse_rfc3339(at(6)))
+    assert timeline.events[1].effect == (
+        "updated customer_tier gold: the SLA terms are chosen again, applying from creation"
+    )
+    assert any(note.startswith("terms gold: the first spec.terms entry") for note in timeline.notes)

@@ -183,6 +183,10 @@ def explain(events: Iterable[Event], policy: SlaPolicy, until: int | None) -> Ti
                            index=index)  # fmt: skip
         timeline.clocks.append(clock)
     timeline.notes = walk.notes + _priority_notes(timeline, walk)
+    if fold.terms >= 0:  # spec.terms: say which entry gave the targets
+        timeline.notes.append(f"terms {policy.terms_name(fold.terms)}: the first spec.terms "
+                              "entry the ticket's attributes match; its targets and calendar "
+                              "apply from creation")  # fmt: skip
     return timeline
 
 
@@ -284,6 +288,11 @@ def _effect(
         return "cancelled: every SLA is cancelled and leaves the figures"
     if etype == ev.SURVEY:
         return f"survey score {event.score}: counts in CSAT; no clock changes"
+    if etype == ev.UPDATED:
+        given = [f"{key} {value}" for key in ("customer_tier", "region", "product_category")
+                 if (value := getattr(event, key)) is not None]  # fmt: skip
+        return (f"updated {', '.join(given) or 'nothing'}: the SLA terms are chosen again, "
+                "applying from creation")  # fmt: skip
     return "no clock changes"
 
 
