@@ -195,3 +195,11 @@ def test_the_core_refuses_a_mapping_it_cannot_resolve() -> None:
     }  # fmt: skip
     with pytest.raises(PolicyError, match="read by the policy loader"):
         policy_from_dict(document)
+
+
+def test_a_ticket_on_the_mid_autumn_friday_starts_on_monday() -> None:
+    """Fri 25 Sep 2026 is itself an official holiday (Mid-Autumn Festival), so a P3 ticket
+    opened then at 10:00 starts counting on Mon 28 Sep at 09:00: first response 10:00."""
+    log = national_day_ticket("2026-09-25T10:00:00+08:00")
+    run = run_replay(log, cn_policy(), until=parse_rfc3339("2026-09-25T03:00:00Z"))
+    assert run.outcome("T1", FR).deadline == parse_rfc3339("2026-09-28T10:00:00+08:00")
