@@ -57,6 +57,48 @@ def office() -> WeeklyCalendar:
     return WeeklyCalendar("office", "Asia/Shanghai", week, [date(2026, 10, 1)])
 
 
+def office_make_up() -> WeeklyCalendar:
+    """office with National Day 2026 (1-7 Oct) closed and its make-up workdays Sun 20 Sep and
+    Sat 10 Oct open with Monday's hours, as the policy loader builds it from official data."""
+    week = {day: [span("09:00-12:00"), span("13:00-18:00")] for day in range(5)}
+    holidays = [date(2026, 10, d) for d in range(1, 8)]
+    return WeeklyCalendar("office-cn", "Asia/Shanghai", week, holidays,
+                          workdays=[date(2026, 9, 20), date(2026, 10, 10)],
+                          workday=week[0])  # fmt: skip
+
+
+def berlin_make_up() -> WeeklyCalendar:
+    """Berlin weekdays 08:00-20:00, a make-up Sunday on the DST switch (29 Mar 2026) open
+    01:00-05:00 local (02:00-03:00 does not exist that night: 3 hours)."""
+    week = {day: [span("08:00-20:00")] for day in range(5)}
+    return WeeklyCalendar("berlin-make-up", "Europe/Berlin", week,
+                          workdays=[date(2026, 3, 29)], workday=[span("01:00-05:00")])  # fmt: skip
+
+
+def test_a_make_up_workday_is_open_with_the_workday_hours() -> None:
+    """Sat 10 Oct 2026 counts 8 h (Monday's hours), Sun 11 Oct nothing; the holiday week
+    1-7 Oct nothing; a make-up Sunday across the DST gap counts its 3 real hours."""
+    cn = office_make_up()
+    saturday = at("2026-10-09T16:00:00Z")  # Sat 00:00 local
+    assert cn.business_ns(saturday, saturday + 24 * H) == 8 * H
+    assert cn.business_ns(saturday + 24 * H, saturday + 48 * H) == 0
+    assert cn.business_ns(at("2026-09-30T16:00:00Z"), at("2026-10-07T16:00:00Z")) == 0
+    assert cn.reach(at("2026-10-09T10:00:00Z"), 3 * H) == at("2026-10-10T04:00:00Z")
+    berlin = berlin_make_up()
+    sunday = at("2026-03-28T23:00:00Z")  # Sun 00:00 CET
+    assert berlin.business_ns(sunday, sunday + 23 * H) == 3 * H
+    assert berlin.locate(sunday, 0) == at("2026-03-29T00:00:00Z")  # 01:00 CET
+
+
+def test_a_holiday_wins_over_a_workday_of_the_same_date() -> None:
+    """Both lists naming a date: it is closed (the policy rejects it before, the core is safe)."""
+    week = {0: [span("09:00-17:00")]}
+    calendar = WeeklyCalendar("x", "UTC", week, [date(2026, 10, 10)],
+                              workdays=[date(2026, 10, 10)], workday=week[0])  # fmt: skip
+    assert calendar.workdays == frozenset()
+    assert calendar.business_ns(at("2026-10-10T00:00:00Z"), at("2026-10-11T00:00:00Z")) == 0
+
+
 def office_no_holidays() -> WeeklyCalendar:
     week = {day: [span("09:00-12:00"), span("13:00-18:00")] for day in range(5)}
     return WeeklyCalendar("office", "Asia/Shanghai", week)
@@ -367,7 +409,8 @@ def test_zone_that_names_a_tz_directory_is_a_value_error() -> None:
 
 
 # -- properties ----------------------------------------------------------------------------
-CALENDARS = [office, berlin_day, berlin_gap, berlin_full, berlin_sunday_night, new_york]
+CALENDARS = [office, berlin_day, berlin_gap, berlin_full, berlin_sunday_night, new_york,
+             office_make_up, berlin_make_up]  # fmt: skip
 SHARED = {make.__name__: make() for make in CALENDARS}  # lazily grown across examples
 BASE = at("2025-09-01T00:00:00Z")
 MINUTES = 2 * 366 * 24 * 60  # about two years, spanning 2026's DST switches
