@@ -12,12 +12,17 @@ SETTINGS = WorkerSettings(app_id="wiring", store="memory://", topics=Topics(even
 
 
 def test_the_app_has_one_agent_the_ticket_and_board_tables_and_only_our_pages() -> None:
-    """One agent (it alone writes the table), three tables, the three pages slamon serves."""
+    """One agent (it alone writes the table), three tables, the pages slamon serves."""
     declared, _ = build_worker(SETTINGS, small_policy(), clock=ManualClock(instant(0)))
     app = declared.app
     assert len(app.agents) == 1
     assert set(app.tables) == {"tickets", "board-1m", "board-1h"}
-    assert set(app.web.views) == {"/metrics", "/healthz", "/readyz"}
+    assert set(app.web.views) == {
+        "/metrics",
+        "/healthz",
+        "/readyz",
+        "/tickets/{ticket_id}/timeline",
+    }
     assert declared.changelog == "wiring-tickets-changelog"
     assert set(declared.source.topics) == {"in", "wiring-ticks"}
 
