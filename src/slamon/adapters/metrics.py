@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import math
 from bisect import bisect_left
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Container, Iterator
 
 from prometheus_client import CollectorRegistry
 from prometheus_client.core import (
@@ -25,7 +25,7 @@ from prometheus_client.samples import Exemplar
 from prometheus_client.utils import floatToGoString
 
 from slamon.core.decisions import Alert, AlertType, Outcome, Status
-from slamon.core.engine import Engine
+from slamon.core.engine import Engine, Ticket
 from slamon.core.live import RUNNING_STATES, tally_running
 from slamon.core.policy import PRIORITIES, SLAS, SlaPolicy
 from slamon.core.timefmt import NS_PER_S
@@ -135,6 +135,32 @@ DEAD_LETTER_CLASSES = (
 CSAT_BUCKETS = (*(float(score) for score in range(1, 11)), math.inf)
 FTF_VALUES = {True: "yes", False: "no", None: "unknown"}
 Where = tuple[str, str]  # (service, region) label values
+# The quality states a ticket counts in (docs/metrics.md, "Tickets by quality state"): bit i
+# of a mask for TICKET_STATES[i]. Each is a subset of "ticket" (created, not cancelled).
+TICKET_STATES = ("ticket", "resolved", "resolved_within_target", "complained",
+                 "complaints_resolved")  # fmt: skip
+_RESOLUTION_BIT = 1 << SLAS.index("resolution")  # in Ticket.standing
+TicketState = tuple[str, str, str, int]  # (priority, service, region label, mask)
+
+
+def ticket_state_mask(ticket: Ticket) -> int:
+    """The mask of :data:`TICKET_STATES` a ticket is in, from what the engine holds (O(1)).
+
+    ``resolved``: its last applied resolve/reopen is a resolve (its resolution clock is
+    stopped); ``resolved_within_target``: and no breach of the resolution SLA stands (for a
+    stopped clock the engine's standing breach is "elapsed > target"); ``complained``: at
+    least one complaint filed; ``complaints_resolved``: and as many resolved.
+    """
+    fold = ticket.fold
+    if fold.created_at is None or fold.cancelled_at is not None:
+        return 0
+    mask = 1
+    if fold.resolved:
+        mask |= 2 if ticket.standing & _RESOLUTION_BIT else 6
+    filed = fold.complaints_filed
+    if filed:
+        mask |= 24 if fold.complaints_resolved >= filed else 8
+    return mask
 
 
 class SlaMetrics(Collector):
@@ -164,6 +190,12 @@ class SlaMetrics(Collector):
         self.complaints: dict[tuple[str, str, str, str], int] = {}  # + event filed/resolved
         # CSAT by product category: the policy's baseline categories, else "other"/"none"
         self.csat_category: dict[str, _Histogram] = {}
+        # tickets by quality state: the state each held ticket was last counted in, and
+        # counters of tickets entering / leaving each (state, priority, service, region)
+        self.ticket_states: dict[str, TicketState] = {}
+        self._interned: dict[TicketState, TicketState] = {}  # one tuple per distinct state
+        self.states_entered: dict[tuple[str, str, str, str], int] = {}
+        self.states_left: dict[tuple[str, str, str, str], int] = {}
         self.categories = frozenset(policy.quality.csat_baselines)
         self.durations = {
             sla: {p: _Histogram(sla_buckets(policy, sla)) for p in PRIORITIES} for sla in SLAS
@@ -250,6 +282,65 @@ class SlaMetrics(Collector):
         if histogram is None:
             histogram = self.csat_category[label] = _Histogram(CSAT_BUCKETS)
         histogram.observe(float(score))
+
+    def track(self, ticket: Ticket) -> None:
+        """Count the ticket's moves between quality states since it was last tracked: call
+        it after anything that may change a ticket (O(1): a mask, a lookup, a few adds).
+
+        A ticket whose priority, service or region changes leaves its states under the old
+        labels and enters them under the new ones, so sums over labels stay exact.
+        """
+        mask = ticket_state_mask(ticket)
+        old = self.ticket_states.get(ticket.id)
+        if not mask:
+            if old is not None:
+                del self.ticket_states[ticket.id]
+                self._count(self.states_left, old, old[3])
+            return
+        fold = ticket.fold
+        new = (fold.priority, fold.service, self.region(fold.region), mask)
+        if new == old:
+            return
+        new = self._interned.setdefault(new, new)
+        self.ticket_states[ticket.id] = new
+        if old is None:
+            self._count(self.states_entered, new, mask)
+        elif old[:3] == new[:3]:
+            self._count(self.states_left, old, old[3] & ~mask)
+            self._count(self.states_entered, new, mask & ~old[3])
+        else:
+            self._count(self.states_left, old, old[3])
+            self._count(self.states_entered, new, mask)
+
+    def _count(self, counts: dict[tuple[str, str, str, str], int], at: TicketState,
+               mask: int) -> None:  # fmt: skip
+        entered, left = self.states_entered, self.states_left
+        for index, state in enumerate(TICKET_STATES):
+            if mask & (1 << index):
+                key = (state, at[0], at[1], at[2])
+                counts[key] = counts.get(key, 0) + 1
+                if counts is entered:  # both series exist: entered - left needs no "or"
+                    left.setdefault(key, 0)
+
+    def hold(self, ticket: Ticket) -> None:
+        """Take a restored ticket's states as already counted (by this worker before a
+        restart, or by the partition's previous owner): no counter moves."""
+        mask = ticket_state_mask(ticket)
+        if mask:
+            fold = ticket.fold
+            state = (fold.priority, fold.service, self.region(fold.region), mask)
+            self.ticket_states[ticket.id] = self._interned.setdefault(state, state)
+        else:
+            self.ticket_states.pop(ticket.id, None)
+
+    def forget(self, ticket_id: str) -> None:
+        """An expired ticket: it keeps counting in the states it was last counted in."""
+        self.ticket_states.pop(ticket_id, None)
+
+    def retain(self, ticket_ids: Container[str]) -> None:
+        """Forget (without counting) tickets no longer held, e.g. of revoked partitions."""
+        for ticket_id in [t for t in self.ticket_states if t not in ticket_ids]:
+            del self.ticket_states[ticket_id]
 
     def last_event(self, event_time: int) -> None:
         self.last_event_s = max(self.last_event_s, event_time / NS_PER_S)
@@ -363,6 +454,18 @@ class SlaMetrics(Collector):
         for category, histogram in sorted(self.csat_category.items()):
             by_category.add_metric([category], histogram.buckets(), histogram.total)
         yield by_category
+        labels = ["state", *where]
+        entered = ("Tickets entering a quality state (ticket, resolved, resolved_within_target, "
+                   "complained, complaints_resolved).")  # fmt: skip
+        left = "Tickets leaving a quality state; entered - left is the number of tickets in it."
+        for name, text, counts in (
+            ("slamon_quality_tickets_entered", entered, self.states_entered),
+            ("slamon_quality_tickets_left", left, self.states_left),
+        ):
+            family = CounterMetricFamily(name, text, labels=labels)
+            for key, count in sorted(counts.items()):
+                family.add_metric(list(key), count)
+            yield family
 
 
 Counts = dict[tuple[str, str, str], int]

@@ -168,6 +168,7 @@ class SlaService:
         self._count_quality(event)
         ticket = self.engine.tickets.get(event.ticket_id)
         if ticket is not None:
+            self.metrics.track(ticket)  # its quality states (a late event may refold it)
             self._store(event.ticket_id.encode(), record.partition, ticket)
             if self.oncall is not None:
                 self.oncall.changed(ticket, now)
@@ -314,16 +315,19 @@ class SlaService:
         fired = self.engine.advance(now)
         for alert in fired:
             await self._emit(alert, now, by_clock=True)
-        if self.oncall is not None and fired:
+        if fired:
             for ticket_id in dict.fromkeys(alert.ticket_id for alert in fired):
                 ticket = self.engine.tickets.get(ticket_id)
                 if ticket is not None:
-                    self.oncall.changed(ticket, now)
+                    self.metrics.track(ticket)  # a breach of a stopped clock found late
+                    if self.oncall is not None:
+                        self.oncall.changed(ticket, now)
         await self._emit_outcomes(now)
         await self._persist_touched()
         if now >= self._next_expiry:
             self._next_expiry = now + EXPIRY_EVERY_NS
             for ticket in self.engine.expire(now):
+                self.metrics.forget(ticket.id)  # still counted in its last states
                 await self.ticks.send(
                     key=ticket.id.encode(), value=TICK_EXPIRE, partition=ticket.shard
                 )
@@ -355,6 +359,7 @@ class SlaService:
         """Stop deciding for partitions another worker now owns."""
         self._revocations += 1
         dropped = self.engine.drop(partitions)
+        self.metrics.retain(self.engine.tickets)  # the new owner takes them as counted
         for partition in partitions:
             self.positions.pop(partition, None)
         if self.board is not None:
@@ -375,6 +380,7 @@ class SlaService:
         """
         now = self.clock()
         self.engine.drop({t.shard for t in self.engine.tickets.values()} - active)
+        self.metrics.retain(self.engine.tickets)
         restored = failed = 0
         revocations = self._revocations
         items = dict(self.table.items())
@@ -394,6 +400,7 @@ class SlaService:
                 if Snapshot.shard_of(record) not in active:
                     continue
                 alerts = self.engine.restore(ticket_id, Snapshot.from_list(record), now)
+                self.metrics.hold(self.engine.tickets[ticket_id])  # counted before
             except Exception:  # one unreadable snapshot must not keep the worker unready
                 log.exception("snapshot not restored", ticket_id=ticket_id)
                 failed += 1
