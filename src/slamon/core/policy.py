@@ -111,6 +111,9 @@ class Terms:
         return all(attributes[i] in values for i, values in self.match)
 
 
+_SELECTED_MAX = 1 << 14  # attribute combinations whose terms a policy remembers
+
+
 @dataclass(frozen=True)
 class SlaPolicy:
     """A validated policy; lookups used on the hot path are precomputed."""
@@ -131,6 +134,10 @@ class SlaPolicy:
         init=False, repr=False, compare=False
     )
     _names: tuple[str | None, ...] = field(init=False, repr=False, compare=False)
+    # select_terms' answers by attributes (few distinct ones; bounded like events.shared)
+    _selected: dict[tuple[str | None, ...], int] = field(
+        init=False, repr=False, compare=False, default_factory=dict
+    )
 
     def __post_init__(self) -> None:
         targets = {(p, sla): pp.targets[i] for p, pp in self.priorities.items()
@@ -192,10 +199,14 @@ class SlaPolicy:
         """The index of the first ``spec.terms`` entry that matches the attributes; -1
         when none does (then ``spec.priorities`` applies)."""
         attributes = (service, region, customer_tier, product_category)
-        for index, terms in enumerate(self.terms):
-            if terms.matches(attributes):
-                return index
-        return -1
+        selected = self._selected.get(attributes)
+        if selected is None:
+            selected = next(
+                (i for i, terms in enumerate(self.terms) if terms.matches(attributes)), -1
+            )
+            if len(self._selected) < _SELECTED_MAX:
+                self._selected[attributes] = selected
+        return selected
 
 
 # -- validation helpers ----------------------------------------------------------------
