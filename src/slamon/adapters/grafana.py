@@ -408,6 +408,21 @@ def quality(policy: SlaPolicy) -> Json:
         return ratio(summed("increase", "slamon_reopens_total", by, window, WHERE),
                      summed("increase", res, by, window, WHERE))  # fmt: skip
 
+    def tickets_in(state: str) -> str:  # net tickets into a quality state over the range
+        fixed = {"state": f'="{state}"'}
+        entered = summed("increase", "slamon_quality_tickets_entered_total", "", RANGE, WHERE,
+                         **fixed)  # fmt: skip
+        left = summed("increase", "slamon_quality_tickets_left_total", "", RANGE, WHERE, **fixed)
+        return f"({entered}\n - {left})"
+
+    def by_tickets(title: str, part: str, whole: str, what: str, steps: Json) -> Json:
+        return panel("stat", title,
+                     f"{what}, over the tickets that entered minus left each quality state "
+                     "during the board's time range; replay's figure when the range covers "
+                     "the workers' whole history (docs/metrics.md, \"Tickets by quality state\").",
+                     [Query(ratio(tickets_in(part), tickets_in(whole)), title, instant=True)],
+                     unit="percentunit", width=6, maximum=1, steps=steps)  # fmt: skip
+
     items = [
         row("Repairs"),
         panel("stat", "First-time fix rate",
@@ -473,6 +488,19 @@ def quality(policy: SlaPolicy) -> Json:
               unit="none", width=9, minimum=1, maximum=10,
               overrides=[series_threshold(category, thresholds(("red", None), ("green", value)))
                          for category, value in baselines.items()]),
+        row("Ticket figures (replay's report)"),
+        by_tickets("Repair rate (tickets)", "resolved", "ticket",
+                   "Tickets resolved now / tickets (the standard's target: above 90%)",
+                   thresholds(("red", None), ("green", 0.9))),
+        by_tickets("Completion rate (tickets)", "resolved_within_target", "resolved",
+                   "Tickets resolved within the resolution target / tickets resolved",
+                   thresholds(("red", None), ("orange", 0.9), ("green", 0.95))),
+        by_tickets("Complaint rate (tickets)", "complained", "ticket",
+                   "Tickets with a complaint / tickets",
+                   thresholds(("green", None), ("orange", 0.05), ("red", 0.1))),
+        by_tickets("Complaint resolution rate (tickets)", "complaints_resolved", "complained",
+                   "Tickets whose complaints are all resolved / tickets with a complaint",
+                   thresholds(("red", None), ("orange", 0.75), ("green", 0.9))),
         row("Completion within SLA"),
         panel("stat", "Completion within SLA",
               "Share of resolution SLAs met over the board's time range (the standard's "
