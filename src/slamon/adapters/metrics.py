@@ -141,6 +141,10 @@ TICKET_STATES = ("ticket", "resolved", "resolved_within_target", "complained",
                  "complaints_resolved")  # fmt: skip
 _RESOLUTION_BIT = 1 << SLAS.index("resolution")  # in Ticket.standing
 TicketState = tuple[str, str, str, int]  # (priority, service, region label, mask)
+_STATES_OF = tuple(
+    tuple(state for index, state in enumerate(TICKET_STATES) if mask & (1 << index))
+    for mask in range(1 << len(TICKET_STATES))
+)  # the states of each mask
 
 
 def ticket_state_mask(ticket: Ticket) -> int:
@@ -314,13 +318,12 @@ class SlaMetrics(Collector):
 
     def _count(self, counts: dict[tuple[str, str, str, str], int], at: TicketState,
                mask: int) -> None:  # fmt: skip
-        entered, left = self.states_entered, self.states_left
-        for index, state in enumerate(TICKET_STATES):
-            if mask & (1 << index):
-                key = (state, at[0], at[1], at[2])
-                counts[key] = counts.get(key, 0) + 1
-                if counts is entered:  # both series exist: entered - left needs no "or"
-                    left.setdefault(key, 0)
+        left = self.states_left
+        for state in _STATES_OF[mask]:
+            key = (state, at[0], at[1], at[2])
+            counts[key] = counts.get(key, 0) + 1
+            if counts is not left:  # both series exist: entered - left needs no "or"
+                left.setdefault(key, 0)
 
     def hold(self, ticket: Ticket) -> None:
         """Take a restored ticket's states as already counted (by this worker before a
