@@ -102,8 +102,9 @@ def read_events(
             yield lineno, too_large(item)
             continue
         line = item[len(BOM) :] if lineno == 1 and item.startswith(BOM) else item
-        if len(line) <= MAX_RECORD_BYTES + 2 and not line.strip():  # a huge one is too large
-            continue
+        # a line that opens an object is not blank (no copy of it made to find out)
+        if line[:1] != b"{" and len(line) <= MAX_RECORD_BYTES + 2 and not line.strip():
+            continue  # blank (a huge one is too large, not blank)
         try:
             yield lineno, decode_line(line, lineno)
         except InvalidEvent as exc:

@@ -79,6 +79,9 @@ class Engine:
         self.duplicates = 0
         self._seen: set[str] = set()
         self._schedule: list[tuple[int, str]] = []  # heap of (due, ticket id), lazily invalidated
+        # instants at or after the horizon are never advanced past (a replay's ``until``):
+        # they stay a ticket's ``due`` but get no schedule entry. None: no horizon (a worker)
+        self.horizon: int | None = None
 
     # -- input -------------------------------------------------------------------------
     def admit(self, event: Event) -> bool:
@@ -105,7 +108,12 @@ class Engine:
     def _fold(self, ticket: Ticket, event: Event) -> int:
         """Add ``event`` to the ticket's history; the mask of SLAs it may have changed."""
         events = ticket.events
-        if not events or (event.time, event.seq) >= (events[-1].time, events[-1].seq):
+        last = events[-1] if events else None
+        if (
+            last is None
+            or event.time > last.time
+            or (event.time == last.time and event.seq >= last.seq)
+        ):
             ticket.events = (*events, event)
             changed = ticket.fold.apply(event)
             if self._terms and changed == ALL_SLAS:  # created, updated, priority, cancel
@@ -182,12 +190,23 @@ class Engine:
             target = targets[index]
             nxt: int | None = None
             if not ticket.risk_sent & bit:
-                risk_at = clocks.reach(spans, since, calendar, warns[index])
+                warn = warns[index]
+                risk_at = clocks.reach(spans, since, calendar, warn)
                 if risk_at is not None and risk_at <= now:
                     deadline = _deadline(spans, since, calendar, target)
                     alerts.append(self._alert(ticket, index, _ALERT_AT_RISK, deadline, risk_at))
                 elif risk_at is not None:
                     nxt = risk_at - 1  # due strictly before the instant it is reached
+                    if warn <= target:
+                        # the breach comes at or after risk_at > now: not breached yet, and
+                        # nxt is already the earlier instant; the breach point is not needed
+                        if ticket.standing & bit:
+                            deadline = _deadline(spans, since, calendar, target)
+                            alerts.append(
+                                self._alert(ticket, index, _ALERT_RETRACTED, deadline, now)
+                            )
+                        pending[index] = nxt
+                        continue
             breach_at = clocks.exceed(spans, since, calendar, target)
             breached = breach_at is not None and breach_at < now
             if breached and not ticket.standing & bit:
@@ -206,7 +225,8 @@ class Engine:
                 due = instant
         if due != ticket.due:
             ticket.due = due
-            if due is not None:
+            horizon = self.horizon
+            if due is not None and (horizon is None or due < horizon):
                 heapq.heappush(self._schedule, (due, ticket.id))
                 if len(self._schedule) > 2 * len(self.tickets) + _COMPACT_SLACK:
                     self._compact_schedule()
@@ -219,7 +239,12 @@ class Engine:
         (days, for a resolution target). Runs after at least ``len(tickets)`` pushes,
         so its linear cost is constant per push.
         """
-        self._schedule = [(t.due, t.id) for t in self.tickets.values() if t.due is not None]
+        horizon = self.horizon
+        self._schedule = [
+            (t.due, t.id)
+            for t in self.tickets.values()
+            if t.due is not None and (horizon is None or t.due < horizon)
+        ]
         heapq.heapify(self._schedule)
 
     def schedule_size(self) -> int:

@@ -132,7 +132,9 @@ def _opt_str(data: dict[str, Any], key: str, share: bool = True) -> str | None:
         return None
     if len(value) > MAX_DATA_CHARS:
         raise InvalidEvent(f"data.{key} is {len(value)} characters, more than {MAX_DATA_CHARS}")
-    return shared(value) if share else value
+    if not share:
+        return value
+    return _SHARED.get(value) or shared(value)  # the table's hit without a call
 
 
 def _priority(data: dict[str, Any]) -> str:
@@ -143,7 +145,7 @@ def _priority(data: dict[str, Any]) -> str:
         raise InvalidEvent(
             f"data.priority must be one of {', '.join(PRIORITIES)}, got {excerpt(value)}"
         )
-    return shared(value)
+    return _SHARED[value]  # every priority is in the table from the start
 
 
 def _envelope_error(obj: dict[str, Any]) -> InvalidEvent | None:
@@ -199,7 +201,10 @@ def parse_event(obj: Any, seq: int) -> Event:
 
 
 def _build(etype: str, obj: dict[str, Any], time: int, seq: int, data: dict[str, Any]) -> Event:
-    base = (obj["id"], shared(etype), obj["subject"], time, seq, shared(obj["source"]))
+    source = obj["source"]
+    # etype is one of EVENT_TYPES, each in the table from the start
+    base = (obj["id"], _SHARED[etype], obj["subject"], time, seq,
+            _SHARED.get(source) or shared(source))  # fmt: skip
     if etype == CREATED:
         service = data.get("service", "remote")
         if not isinstance(service, str) or service not in SERVICES:

@@ -110,6 +110,7 @@ def _apply_in_time_order(engine: Engine, admitted: list[Event], until: int) -> l
     firing what fell due before each; then everything due before ``until``."""
     admitted.sort(key=attrgetter("time"))  # stable: ties keep log order
     alerts: list[Alert] = []
+    engine.horizon = until  # advance never passes `until`: nothing at or after it fires
     due_before, advance, apply = engine.has_due_before, engine.advance, engine.apply
     for event in admitted:
         at = event.time

@@ -182,18 +182,22 @@ class TicketFold:
         running = self.running_mask()
         paused = self.paused
         pause_mask = self.pause_mask
+        # (step only when the clock is to start or stop: otherwise it changes nothing)
         run = (running & 1) != 0 and not (paused and pause_mask[0])
-        self.spans0, self.since0, moved = step(self.spans0, self.since0, run, at)
-        if moved:
-            changed |= 1
+        if run is (self.since0 is None):
+            self.spans0, self.since0, moved = step(self.spans0, self.since0, run, at)
+            if moved:
+                changed |= 1
         run = (running & 2) != 0 and not (paused and pause_mask[1])
-        self.spans1, self.since1, moved = step(self.spans1, self.since1, run, at)
-        if moved:
-            changed |= 2
+        if run is (self.since1 is None):
+            self.spans1, self.since1, moved = step(self.spans1, self.since1, run, at)
+            if moved:
+                changed |= 2
         run = (running & 4) != 0 and not (paused and pause_mask[2])
-        self.spans2, self.since2, moved = step(self.spans2, self.since2, run, at)
-        if moved:
-            changed |= 4
+        if run is (self.since2 is None):
+            self.spans2, self.since2, moved = step(self.spans2, self.since2, run, at)
+            if moved:
+                changed |= 4
         return changed
 
     def _apply_update(self, event: Event) -> bool:
