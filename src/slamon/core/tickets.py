@@ -16,31 +16,30 @@ from slamon.core.policy import SLAS, SlaPolicy
 ALL_SLAS = 0b111  # a mask naming every SLA (bit i for SLAS[i])
 _REMOTE_SLAS = 0b101  # onsite_arrival does not apply to a remote service
 _PAUSE_MASKS: dict[frozenset[str], tuple[bool, ...]] = {}
+# TicketFold.flags: one int for six booleans (40 bytes less a ticket than six slots). The
+# clocks' end events take the SLAs' bits, so the stopped SLAs are ``flags & ALL_SLAS``.
+_RESPONDED, _ARRIVED, _RESOLVED = 1, 2, 4
+_PAUSED, _EVER_RESOLVED, _EVER_REOPENED = 8, 16, 32
 
 
 class TicketFold:
     """Everything the SLA rules need to know about one ticket, built event by event."""
 
     __slots__ = (
-        "arrived",
         "asset_id",
         "cancelled_at",
         "complaints_filed",
         "complaints_resolved",
         "created_at",
         "customer_tier",
-        "ever_reopened",
-        "ever_resolved",
+        "flags",
         "ignored",
         "last_ftf",
         "pause_mask",
-        "paused",
         "priority",
         "product_category",
         "region",
-        "resolved",
         "resolved_at",
-        "responded",
         "service",
         "since0",
         "since1",
@@ -74,12 +73,7 @@ class TicketFold:
         # the index of the policy's spec.terms entry the attributes select (-1: none, the
         # spec.priorities); set by the engine (SlaPolicy.select_terms), an int per ticket
         self.terms = -1
-        self.paused = False
-        self.responded = False
-        self.arrived = False
-        self.resolved = False
-        self.ever_resolved = False
-        self.ever_reopened = False
+        self.flags = 0  # paused, responded, arrived, resolved, ever resolved, ever reopened
         self.last_ftf: bool | None = None
         self.resolved_at: int | None = None  # when the ticket last became resolved
         # the technician_id of the last event of each kind that names one
@@ -99,6 +93,31 @@ class TicketFold:
         self.since1: int | None = None
         self.since2: int | None = None
 
+    # the flags, read as booleans
+    @property
+    def paused(self) -> bool:
+        return bool(self.flags & _PAUSED)
+
+    @property
+    def responded(self) -> bool:
+        return bool(self.flags & _RESPONDED)
+
+    @property
+    def arrived(self) -> bool:
+        return bool(self.flags & _ARRIVED)
+
+    @property
+    def resolved(self) -> bool:
+        return bool(self.flags & _RESOLVED)
+
+    @property
+    def ever_resolved(self) -> bool:
+        return bool(self.flags & _EVER_RESOLVED)
+
+    @property
+    def ever_reopened(self) -> bool:
+        return bool(self.flags & _EVER_REOPENED)
+
     def clock(self, sla_index: int) -> tuple[Spans, int | None]:
         """``(spans, since)`` of one SLA's clock."""
         if sla_index == 0:
@@ -114,11 +133,7 @@ class TicketFold:
 
     def stopped(self, sla_index: int) -> bool:
         """The clock reached its end event (response, arrival, resolution)."""
-        if sla_index == 0:
-            return self.responded
-        if sla_index == 1:
-            return self.arrived
-        return self.resolved
+        return bool(self.flags & (1 << sla_index))  # responded, arrived, resolved
 
     def technician(self) -> str | None:
         """The ticket's technician: the ``technician_id`` of its last ``technician.arrived``,
@@ -139,12 +154,8 @@ class TicketFold:
         """The SLAs in force whose clock has not stopped (running or paused): not final."""
         if self.created_at is None or self.cancelled_at is not None:
             return 0
-        # spelled out (no per-SLA calls): this runs for every event
-        return (
-            (0 if self.responded else 1)
-            | (2 if self.service == "onsite" and not self.arrived else 0)
-            | (0 if self.resolved else 4)
-        )
+        # the SLAs that apply, minus the stopped ones: this runs for every event
+        return (ALL_SLAS if self.service == "onsite" else _REMOTE_SLAS) & ~self.flags
 
     def final_mask(self) -> int:
         """The SLAs whose outcome is final: stopped (met or breached), cancelled, or not
@@ -180,7 +191,7 @@ class TicketFold:
         # (spelled out per clock: this is the hottest loop)
         at = event.time
         running = self.running_mask()
-        paused = self.paused
+        paused = (self.flags & _PAUSED) != 0
         pause_mask = self.pause_mask
         # (step only when the clock is to start or stop: otherwise it changes nothing)
         run = (running & 1) != 0 and not (paused and pause_mask[0])
@@ -207,33 +218,31 @@ class TicketFold:
         """
         etype = event.type
         if etype == ev.RESPONDED:
-            self.responded = True
+            self.flags |= _RESPONDED
         elif etype == ev.ARRIVED:
-            self.arrived = True
+            self.flags |= _ARRIVED
             if event.technician_id is not None:
                 self.tech_arrived = event.technician_id
         elif etype == ev.DISPATCHED:
             if event.technician_id is not None:
                 self.tech_dispatched = event.technician_id
         elif etype == ev.PAUSED:
-            self.paused = True
+            self.flags |= _PAUSED
         elif etype == ev.RESUMED:
-            self.paused = False
+            self.flags &= ~_PAUSED
         elif etype == ev.PRIORITY_CHANGED:
             old, self.priority = self.priority, event.priority or self.priority
             return self.priority != old
         elif etype == ev.RESOLVED:
-            if not self.resolved:
+            if not self.flags & _RESOLVED:
                 self.resolved_at = event.time
-            self.resolved = True
-            self.ever_resolved = True
+            self.flags |= _RESOLVED | _EVER_RESOLVED
             self.last_ftf = event.first_time_fix
             if event.technician_id is not None:
                 self.tech_resolved = event.technician_id
         elif etype == ev.REOPENED:
-            if self.resolved:  # a reopen acts only on a resolved ticket
-                self.resolved = False
-                self.ever_reopened = True
+            if self.flags & _RESOLVED:  # a reopen acts only on a resolved ticket
+                self.flags = (self.flags & ~_RESOLVED) | _EVER_REOPENED
         elif etype == ev.CANCELLED:
             self.cancelled_at = event.time
             return True
