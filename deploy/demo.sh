@@ -58,7 +58,7 @@ ONCALL=()
 PIDS=()
 stop() {
     [ ${#PIDS[@]} -eq 0 ] && return
-    echo "stopping the worker and the simulator"
+    echo "stopping what the demo started (worker, simulator, Prometheus, Alertmanager)"
     for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
     for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
     PIDS=()
