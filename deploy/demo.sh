@@ -58,7 +58,7 @@ ONCALL=()
 PIDS=()
 stop() {
     [ ${#PIDS[@]} -eq 0 ] && return
-    echo "stopping what the demo started (worker, simulator, Prometheus, Alertmanager)"
+    echo "stopping the processes the demo started"
     for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
     for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
     PIDS=()
