@@ -251,23 +251,28 @@ class WeeklyCalendar:
             self._safe_hi = self._instant(self._hi - timedelta(days=1), 0)
 
     # -- queries -----------------------------------------------------------------------
+    # the queries test _cover's hot path inline (a method call each saved: the inner loop)
     def business_ns(self, start: int, end: int) -> int:
         if end <= start:
             return 0
-        self._cover(start)
-        self._cover(end)
+        if not self._safe_lo <= start < self._safe_hi:
+            self._cover(start)
+        if not self._safe_lo <= end < self._safe_hi:
+            self._cover(end)
         return self._before(end) - self._before(start)
 
     def reach(self, start: int, need: int) -> int:
         if need <= 0:
             return start
-        self._cover(start)
+        if not self._safe_lo <= start < self._safe_hi:
+            self._cover(start)
         total = self._before(start) + need
         i = self._grow_until(total, strictly=False)
         return self._starts[i] + (total - self._cum[i])
 
     def locate(self, start: int, need: int) -> int:
-        self._cover(start)
+        if not self._safe_lo <= start < self._safe_hi:
+            self._cover(start)
         total = self._before(start) + max(need, 0)
         i = self._grow_until(total, strictly=True)
         return self._starts[i] + max(0, total - self._cum[i])

@@ -38,6 +38,7 @@ _ALERT_RETRACTED = AlertType.RETRACTED
 _STATUS_MET, _STATUS_BREACHED, _STATUS_OPEN = Status.MET, Status.BREACHED, Status.OPEN
 _STATUS_NOT_APPLICABLE, _STATUS_CANCELLED = Status.NOT_APPLICABLE, Status.CANCELLED
 _NO_BREACH = (0, 0, 0)
+_SLA_INDICES = tuple(range(len(SLAS)))
 
 
 class Ticket:
@@ -283,12 +284,14 @@ class Engine:
     # -- results -----------------------------------------------------------------------
     def outcomes(self, now: int) -> Iterator[Outcome]:
         """Every (ticket, SLA) of every created ticket, evaluated at ``now``."""
+        pair = self.pair_outcome
         for ticket in self.tickets.values():
             if ticket.fold.created_at is not None:
-                yield from self.ticket_outcomes(ticket, now)
+                for index in _SLA_INDICES:  # ticket_outcomes without a generator per ticket
+                    yield pair(ticket, index, now)
 
     def ticket_outcomes(self, ticket: Ticket, now: int) -> Iterator[Outcome]:
-        for index in range(len(SLAS)):
+        for index in _SLA_INDICES:
             yield self.pair_outcome(ticket, index, now)
 
     def pair_outcome(self, ticket: Ticket, index: int, now: int) -> Outcome:
