@@ -7,7 +7,9 @@ core's, in :mod:`slamon.core.replay`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+import gc
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 
 from slamon.adapters.jsonl import read_events
 from slamon.core.policy import SlaPolicy
@@ -25,4 +27,22 @@ def replay(
 ) -> ReplayResult:
     """Replay JSONL ``lines`` under ``policy``, evaluating at ``until`` (default: last event);
     ``by``: the breakdown dimensions."""
-    return replay_events(read_events(lines), policy, until=until, progress=progress, by=by)
+    with cyclic_gc_paused():
+        return replay_events(read_events(lines), policy, until=until, progress=progress, by=by)
+
+
+@contextmanager
+def cyclic_gc_paused() -> Iterator[None]:
+    """No cyclic garbage collection inside (the previous setting is restored after).
+
+    A replay allocates millions of objects that live to its end (events, tickets, folds)
+    and makes no reference cycles of its own: the collector's full passes over them were
+    ~20% of a replay's time, for nothing. Reference counting still frees everything else.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
