@@ -223,16 +223,16 @@ def policy_group() -> None:
 def policy_check(path: str, events: IO[bytes] | None) -> None:
     """Validate a policy file and print its targets as written."""
     from slamon.adapters.policy_yaml import written_targets  # noqa: PLC0415
-    from slamon.cli import terms  # noqa: PLC0415
+    from slamon.cli.terms import render_calendars, render_matches, render_terms  # noqa: PLC0415
 
     policy = load_policy(path)
     click.echo(f"policy {policy.name!r} is valid")
     click.echo(render_policy(policy, written_targets(path)))
-    for line in [*terms.render_calendars(policy), *terms.render_terms(policy)]:
+    for line in [*render_calendars(policy), *render_terms(policy)]:
         click.echo(line)
     if events is not None:
         result = replay(events, policy)
-        for line in terms.render_matches(policy, result.folds.items()):
+        for line in render_matches(policy, result.folds.items()):
             click.echo(line)
 
 
