@@ -1,8 +1,8 @@
 """Prometheus rule files from a policy: recording rules, burn-rate alerts, monitor alerts.
 
 Pure: :func:`rule_files` returns each file's name and text; the ``slamon rules`` command
-writes them. Every window, burn-rate share, threshold and guard is data in this module
-(``COMPLIANCE_WINDOWS``, ``BURN_ALERTS``, ``MONITOR_ALERTS``...), each burn-rate factor
+writes them. Every window, burn-rate share, threshold and guard is data (``COMPLIANCE_WINDOWS``,
+``BURN_ALERTS``... here, ``MONITOR_ALERTS`` in ``prom_monitor_alerts``), each burn-rate factor
 is computed from its budget share and the SLO period, and each objective comes from the
 policy, so a user's own policy gives matching rules (docs/alerting.md).
 
@@ -24,12 +24,12 @@ from typing import Any
 
 import yaml
 
+from slamon.adapters.prom_monitor_alerts import JOB, MONITOR_ALERTS, UP, MonitorAlert
 from slamon.core.durations import parse_duration
 from slamon.core.policy import PRIORITIES, SLAS, SlaPolicy
 
 SLA_FILE = "slamon-sla.rules.yml"
 MONITOR_FILE = "slamon-monitor.rules.yml"
-JOB = "slamon"  # the scrape job of deploy/prometheus/prometheus.yml
 
 # -- the SLO -------------------------------------------------------------------------------
 SLO_PERIOD = "30d"  # the error budget's period
@@ -269,66 +269,6 @@ def burn_rules(min_judged: int, links: Links) -> list[Any]:
 
 
 # -- alerts on the monitor -----------------------------------------------------------------
-@dataclass(frozen=True)
-class MonitorAlert:
-    name: str
-    expr: str
-    for_: str | None  # how long the condition must hold; None: at once
-    severity: str
-    summary: str
-
-
-UP = f'up{{job="{JOB}"}}'
-MONITOR_ALERTS = (
-    MonitorAlert(
-        "SlamonWorkerDown", f"{UP} == 0", "2m", "page",
-        "slamon worker {{ $labels.instance }} is down: no scrape for 2 minutes, no deadline "
-        "fires on its partitions once the others take them over",
-    ),
-    MonitorAlert(
-        "SlamonNoEvents",
-        "(sum(rate(slamon_events_total[30m])) or vector(0)) == 0\n"
-        "and on () sum(slamon_running_clocks) > 0",
-        "10m", "ticket",
-        "no ticket event processed for 40 minutes while SLA clocks are running",
-    ),
-    MonitorAlert(
-        "SlamonConsumerLagGrowing",
-        "sum by (instance) (slamon_consumer_lag) > 1000\n"
-        "and sum by (instance) (delta(slamon_consumer_lag[15m])) > 0",
-        "15m", "ticket",
-        "{{ $labels.instance }}: more than 1000 input records behind and falling further "
-        "behind for 15 minutes",
-    ),
-    MonitorAlert(
-        "SlamonDetectionDelayHigh",
-        "histogram_quantile(\n  0.99,\n"
-        "  sum by (le) (rate(slamon_alert_detection_delay_seconds_bucket[10m]))\n) > 1",
-        "10m", "ticket",
-        "99th percentile of breach and at-risk detection delay above 1 s for 10 minutes",
-    ),
-    MonitorAlert(
-        "SlamonDeadLetters",
-        "sum(increase(slamon_dead_letters_total[15m])) >= 10\n"
-        "and on () sum(rate(slamon_dead_letters_total[15m]))\n"
-        "  > 0.01 * sum(rate(slamon_events_total[15m]))",
-        "5m", "ticket",
-        "more than 1% of input records (at least 10 in 15 minutes) go to the dead-letter topic",
-    ),
-    MonitorAlert(
-        "SlamonAgentCrashLoop",
-        "increase(slamon_agent_crashes_total[15m]) >= 3",
-        None, "page",
-        "slamon worker {{ $labels.instance }}: the stream agent crashed 3 times or more in "
-        "15 minutes",
-    ),
-    MonitorAlert(
-        "SlamonRecoveryStuck", "slamon_ready == 0", "15m", "page",
-        "slamon worker {{ $labels.instance }} has not finished table recovery in 15 minutes",
-    ),
-)  # fmt: skip
-
-
 def monitor_rules(links: Links) -> list[Any]:
     rules = []
     for alert in MONITOR_ALERTS:
@@ -398,8 +338,11 @@ def _dump(document: Mapping[str, Any]) -> str:
 
 __all__ = [
     "BURN_ALERTS",
+    "JOB",
     "MONITOR_ALERTS",
+    "UP",
     "BurnAlert",
     "Links",
+    "MonitorAlert",
     "rule_files",
 ]
