@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from slamon.adapters.policy_yaml import loads_policy
-from slamon.core.policy import DEFAULT_OBJECTIVES, SLAS, PolicyError, policy_from_dict
+from slamon.core.policy import SLAS, PolicyError, policy_from_dict
+from slamon.core.policy_fields import DEFAULT_OBJECTIVES
 from tests.core.test_policy import doc
 
 
