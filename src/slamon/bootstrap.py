@@ -30,7 +30,8 @@ from slamon.core.policy import SlaPolicy
 from slamon.core.timefmt import NS_PER_S
 from slamon.logs import configure_logging
 from slamon.worker.oncall import Oncall
-from slamon.worker.service import Board, Sink, SlaService
+from slamon.worker.ports import Board, Sink
+from slamon.worker.service import SlaService
 from slamon.worker.settings import WorkerSettings
 
 if TYPE_CHECKING:
@@ -176,7 +177,8 @@ def build_worker(
         alert_sinks=http_alert_sinks(settings, clock),
     )  # fmt: skip
     built.registry.register(BoardCollector(declared.board))
-    health = Health(outbox.stats, recovered=lambda: built.service.ready)
+    health = Health(outbox.stats, recovered=lambda: built.service.ready,
+                    recovery_stall_limit_s=settings.recovery_stall_limit_s)  # fmt: skip
     built.registry.register(HealthCollector(health))
     faust_app.serve(declared, built.service, gauges=built.gauges, registry=built.registry,
                     events_topic=topics.events, health=health)  # fmt: skip

@@ -14,29 +14,24 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any, Protocol
+from typing import Any
 
 import orjson
 import structlog
 
 from slamon.adapters.cloudevents import decode_record, encode_alert, encode_outcome
 from slamon.adapters.metrics import SlaMetrics, Where
-from slamon.core.decisions import Alert, AlertType, Outcome
+from slamon.core.decisions import Alert, AlertType
 from slamon.core.engine import Ticket
-from slamon.core.events import (
-    COMPLAINT_FILED,
-    COMPLAINT_RESOLVED,
-    REOPENED,
-    RESOLVED,
-    SURVEY,
-    Event,
-    InvalidEvent,
-)
+from slamon.core.events import InvalidEvent
 from slamon.core.explain import explain
 from slamon.core.live import LiveEngine, Rejected, Snapshot
 from slamon.core.text import clip
 from slamon.core.timefmt import NS_PER_S, format_rfc3339
+from slamon.worker.deadletter import dead_letter
 from slamon.worker.oncall import Oncall
+from slamon.worker.ports import Board, Record, Sink, headers_of
+from slamon.worker.quality import count_quality
 from slamon.worker.unsettled import UnsettledWrites
 
 log = structlog.get_logger("slamon.worker")
@@ -45,49 +40,9 @@ TICK_PERSIST = b"persist"
 TICK_EXPIRE = b"expire"
 TICK_BOARD = b"board"  # write the live board's buffered samples of this partition
 EXPIRY_EVERY_NS = 10 * NS_PER_S
-QUALITY_TYPES = frozenset((RESOLVED, REOPENED, SURVEY, COMPLAINT_FILED, COMPLAINT_RESOLVED))
 RESTORE_SLICE = 2000  # tickets rebuilt between two yields to the event loop
 MAX_SLEEP_S = 0.2  # also bounds how late a deadline set by another task is noticed
-# A dead letter must fit the broker's default 1 MiB record limit whatever came in.
-MAX_DEAD_LETTER_BYTES = 512 * 1024  # of the original value; the rest is cut, with a marker
-MAX_DEAD_LETTER_HEADER_BYTES = 64 * 1024  # of the original headers; dropped beyond, with a marker
-MAX_KEY_BYTES = 4096
 MAX_REASON_CHARS = 300
-
-
-class Sink(Protocol):
-    """Where records go: the batching outbox in production, a list in unit tests."""
-
-    async def send(
-        self,
-        *,
-        key: bytes | None,
-        value: bytes | None,
-        partition: int | None = None,
-        headers: list[tuple[str, bytes]] | None = None,
-    ) -> Any: ...
-
-
-class Board(Protocol):
-    """The live board (windowed tables); optional, dashboards only."""
-
-    def add(self, outcome: Outcome, partition: int) -> None: ...
-
-    def flush(self, partition: int, now: int) -> None: ...
-
-    def drop(self, partitions: set[int]) -> None: ...
-
-    def stale(self, now: int) -> list[int]: ...
-
-
-class Record(Protocol):
-    topic: str
-    partition: int
-    offset: int
-    key: bytes | None
-    value: bytes | None
-    headers: Any
-    timestamp: float | None  # seconds: when the broker (or producer) stamped it
 
 
 class SlaService:
@@ -123,6 +78,7 @@ class SlaService:
         self.oncall = oncall  # per-ticket alerts to Alertmanager and webhooks, if any
         self.ready = False
         self._revocations = 0  # a rebuild in progress stops when this moves
+        self._rebuilt = 0  # tickets rebuilt by recoveries, ever: the watchdog's progress
         self.unsettled = UnsettledWrites()
         self.positions: dict[int, int] = {}  # input partition -> next offset to process
         self._next_expiry = 0
@@ -151,7 +107,7 @@ class SlaService:
     async def _handle_event(self, record: Record) -> None:
         self.positions[record.partition] = record.offset + 1
         try:
-            event = decode_record(record.key, record.value, _headers(record), record.offset)
+            event = decode_record(record.key, record.value, headers_of(record), record.offset)
         except InvalidEvent as exc:
             await self._dead_letter(record, exc.reason)
             return
@@ -165,8 +121,8 @@ class SlaService:
         for alert in alerts:
             await self._emit(alert, now, by_clock=False, known_at=known_at)
         await self._emit_outcomes(now)
-        self._count_quality(event)
         ticket = self.engine.tickets.get(event.ticket_id)
+        count_quality(self.metrics, ticket, event)
         if ticket is not None:
             self.metrics.track(ticket)  # its quality states (a late event may refold it)
             self._store(event.ticket_id.encode(), record.partition, ticket)
@@ -196,27 +152,6 @@ class SlaService:
         if ticket is not None:
             self._store(key, record.partition, ticket)
 
-    def _count_quality(self, event: Event) -> None:
-        """Resolutions (first-time fix), reopens and survey scores, as they are applied."""
-        if event.type not in QUALITY_TYPES:
-            return
-        ticket = self.engine.tickets.get(event.ticket_id)
-        if ticket is None or not ticket.fold.priority:  # an orphan: no created event yet
-            return
-        fold = ticket.fold
-        where = self.metrics.where(fold.service, fold.region)
-        if event.type == RESOLVED:
-            self.metrics.resolution(fold.priority, where, event.first_time_fix)
-        elif event.type == REOPENED:
-            self.metrics.reopen(fold.priority, where)
-        elif event.type == COMPLAINT_FILED:
-            self.metrics.complaint(fold.priority, where, "filed")
-        elif event.type == COMPLAINT_RESOLVED:
-            self.metrics.complaint(fold.priority, where, "resolved")
-        elif event.score is not None:
-            self.metrics.survey(fold.priority, where, event.score)
-            self.metrics.survey_category(fold.product_category, event.score)
-
     def _store(self, key: bytes, partition: int, ticket: Ticket | None) -> None:
         """Write (None: delete) a ticket's snapshot; unsettled until a flush delivers it."""
         if ticket is None:
@@ -234,26 +169,7 @@ class SlaService:
         log.warning(
             "invalid record", reason=reason, partition=record.partition, offset=record.offset
         )
-        value, headers = record.value, _headers(record)
-        extra = []
-        if value is not None and len(value) > MAX_DEAD_LETTER_BYTES:
-            extra.append(("slamon_truncated_from", str(len(value)).encode()))
-            value = value[:MAX_DEAD_LETTER_BYTES]
-        if sum(len(k) + len(v) for k, v in headers) > MAX_DEAD_LETTER_HEADER_BYTES:
-            extra.append(("slamon_headers_dropped", str(len(headers)).encode()))
-            headers = []
-        headers = [
-            *headers,
-            ("slamon_error", reason.encode()),
-            ("slamon_source_topic", record.topic.encode()),
-            ("slamon_source_partition", str(record.partition).encode()),
-            ("slamon_source_offset", str(record.offset).encode()),
-            *extra,
-        ]
-        key = record.key
-        if key is not None and len(key) > MAX_KEY_BYTES:
-            headers.append(("slamon_key_truncated_from", str(len(key)).encode()))
-            key = key[:MAX_KEY_BYTES]
+        key, value, headers = dead_letter(record, reason)
         await self.dead_letter.send(key=key, value=value, headers=headers)
 
     # -- decisions out -----------------------------------------------------------------
@@ -408,6 +324,7 @@ class SlaService:
             for alert in alerts:
                 await self._emit(alert, now, by_clock=True)
             restored += 1
+            self._rebuilt += 1
         await self._rewrite(undone)
         await self._emit_outcomes(now)
         await self.flush()
@@ -427,6 +344,10 @@ class SlaService:
             snapshots_failed=failed,
             tickets=len(self.engine.tickets),
         )
+
+    def recovery_progress(self) -> tuple[int, int]:
+        """Moves whenever a rebalance or a rebuild does (see worker/watchdog.py)."""
+        return self._revocations, self._rebuilt
 
     async def _rewrite(self, undone: list[bytes]) -> None:
         """Have the agent store again the writes the recovery undid (local store and
@@ -458,10 +379,3 @@ class SlaService:
             if high is not None:
                 lags[partition] = max(0, high - position)
         return lags
-
-
-def _headers(record: Record) -> list[tuple[str, bytes]]:
-    headers = record.headers or []
-    if isinstance(headers, dict):
-        return list(headers.items())
-    return list(headers)
