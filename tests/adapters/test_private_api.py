@@ -21,6 +21,7 @@ from slamon.adapters.private_api import (
     aiokafka_producer,
     broker_answers,
     current_partition,
+    recovery_position,
     set_current_event,
     set_persisted_offset,
     without_builtin_pages,
@@ -113,3 +114,18 @@ async def test_the_probe_reaches_the_aiokafka_client_metadata_refresh() -> None:
         waiter.cancel()
     finally:
         await producer.stop()
+
+
+def test_the_recovery_position_moves_with_the_changelog_offsets_read(tmp_path: Path) -> None:
+    """The watchdog's view: ``tables.recovery.in_recovery`` and its ``active_offsets``."""
+    app = _app(tmp_path)
+    recovery = app.tables.recovery  # type: ignore[attr-defined]
+    before = recovery_position(app)
+    assert before == (False, ())
+    recovery.active_offsets[TP("t-changelog", 1)] = 41
+    recovery.active_offsets[TP("t-changelog", 0)] = 7
+    moved = recovery_position(app)
+    assert moved == (False, ((TP("t-changelog", 0), 7), (TP("t-changelog", 1), 41)))
+    recovery.active_offsets[TP("t-changelog", 1)] = 42
+    assert recovery_position(app) != moved
+    assert {moved: 1}[moved] == 1  # hashable: the watchdog keeps and compares it

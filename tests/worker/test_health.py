@@ -7,6 +7,7 @@ from prometheus_client import CollectorRegistry
 
 from slamon.adapters.outbox import OutboxStats
 from slamon.worker.health import CRASH_LIMIT, STALL_NOT_READY_S, Health, HealthCollector
+from slamon.worker.settings import WorkerSettings
 
 
 class Seconds:
@@ -21,7 +22,9 @@ class Seconds:
 
 def _health(recovered: bool = True) -> tuple[Health, Seconds]:
     clock = Seconds()
-    health = Health(OutboxStats(), recovered=lambda: recovered, clock=clock)
+    limit = WorkerSettings().recovery_stall_limit_s
+    health = Health(OutboxStats(), recovered=lambda: recovered, recovery_stall_limit_s=limit,
+                    clock=clock)  # fmt: skip
     health.started = True
     return health, clock
 
@@ -32,7 +35,8 @@ def test_a_recovered_worker_with_flowing_outputs_is_ready() -> None:
     assert health.status() == (True, {"ready": True, "started": True, "recovered": True,
                                       "agent_crashes_last_minute": 0,
                                       "outputs_stalled_seconds": 0.0,
-                                      "broker_silent_seconds": 0.0})  # fmt: skip
+                                      "broker_silent_seconds": 0.0,
+                                      "recovery_stalled_seconds": 0.0})  # fmt: skip
 
 
 def test_not_ready_until_the_table_is_recovered() -> None:

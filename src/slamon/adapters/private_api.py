@@ -85,6 +85,16 @@ def worker_with_bounded_stop(
     return worker
 
 
+def recovery_position(app: faust.App) -> tuple[bool, tuple[tuple[TP, int], ...]]:
+    """Where Faust's table recovery stands: in progress or not, changelog offsets read.
+
+    The recovery's public face is only "done or not" (``wait_until_recovery_completed``);
+    the watchdog needs to see whether it still moves.
+    """
+    recovery = app.tables.recovery  # type: ignore[attr-defined]
+    return bool(recovery.in_recovery), tuple(sorted(recovery.active_offsets.items()))
+
+
 async def broker_answers(app: faust.App, timeout_s: float) -> bool:
     """Whether the cluster answers a metadata request within ``timeout_s``.
 

@@ -24,6 +24,7 @@ from slamon.adapters.outbox import Outbox
 from slamon.adapters.private_api import (
     broker_answers,
     current_partition,
+    recovery_position,
     set_current_event,
     without_builtin_pages,
 )
@@ -31,6 +32,7 @@ from slamon.worker.board import LiveBoard
 from slamon.worker.health import PROBE_EVERY_S, PROBE_TIMEOUT_S, Health
 from slamon.worker.service import SlaService
 from slamon.worker.settings import WorkerSettings
+from slamon.worker.watchdog import CHECK_EVERY_S as WATCHDOG_EVERY_S
 
 TABLE_NAME = "tickets"
 # Small memtables and caches per partition DB: the engine already holds every open
@@ -204,12 +206,26 @@ def serve(
             await gauges.refresh()
             await asyncio.sleep(GAUGE_REFRESH_S)
 
-    probing: list[asyncio.Future[None]] = []
+    async def watch_recovery() -> None:
+        while True:
+            await asyncio.sleep(WATCHDOG_EVERY_S)
+            if health.recovery_stuck((recovery_position(app), service.recovery_progress())):
+                _exit_for_restart()
+
+    watching: list[asyncio.Future[None]] = []
+
+    def start_watching() -> None:
+        """From the first assignment on: Faust starts app tasks only after a recovery."""
+        if not watching:
+            watching.extend((app.add_future(probe_broker()), app.add_future(watch_recovery())))
+
+    @app.on_partitions_assigned.connect  # type: ignore[arg-type]
+    async def assigned(_app: faust.App, assigned: set[TP], **_: Any) -> None:
+        start_watching()
 
     @declared.table.on_recover
     async def recovered() -> None:
-        if not probing:  # from the first recovery on, not only once start-up is complete
-            probing.append(app.add_future(probe_broker()))
+        start_watching()
         assigned = app.assignor.assigned_actives()
         await service.on_recovered({tp.partition for tp in assigned if tp.topic == events_topic})
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Hashable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +19,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from slamon.adapters.outbox import OutboxStats
+from slamon.worker.watchdog import RecoveryWatchdog
 
 log = structlog.get_logger("slamon.worker")
 
@@ -35,11 +36,16 @@ class Health:
 
     outputs: OutboxStats
     recovered: Callable[[], bool]
+    recovery_stall_limit_s: float  # unready without progress this long: exit (watchdog.py)
     clock: Callable[[], float] = time.monotonic
     crashes: int = 0
     started: bool = False  # Faust's start-up is complete (it may hang on a silent broker)
     broker_silent_since: float | None = None  # the broker stopped answering then
     _recent: deque[float] = field(default_factory=deque)
+    watchdog: RecoveryWatchdog = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.watchdog = RecoveryWatchdog(self.recovery_stall_limit_s, self.clock)
 
     def broker_answered(self, answered: bool) -> None:
         """A probe's result: the broker answered a metadata request in time, or not."""
@@ -66,6 +72,12 @@ class Health:
                   crashes_last_minute=len(self._recent), giving_up=looping)  # fmt: skip
         return looping
 
+    def recovery_stuck(self, position: Hashable) -> bool:
+        """A watchdog sample (see worker/watchdog.py); True: exit for a restart."""
+        answers = self.broker_silent_since is None
+        return self.watchdog.check(ready=self.recovered(), position=position,
+                                   broker_answers=answers)  # fmt: skip
+
     def stalled_s(self) -> float:
         since = self.outputs.waiting_since()
         return 0.0 if since is None else self.clock() - since
@@ -81,6 +93,7 @@ class Health:
             "agent_crashes_last_minute": recent,
             "outputs_stalled_seconds": round(stalled, 1),
             "broker_silent_seconds": round(silent, 1),
+            "recovery_stalled_seconds": round(self.watchdog.stalled_s(), 1),
         }
         quiet = recent == 0 and max(stalled, silent) < STALL_NOT_READY_S
         ready = self.started and bool(detail["recovered"]) and quiet
@@ -117,4 +130,10 @@ class HealthCollector(Collector):
             "slamon_outputs_stalled_seconds",
             "How long outputs have waited for the broker (0 when flowing).",
             value=self.health.stalled_s(),
+        )
+        yield GaugeMetricFamily(
+            "slamon_recovery_stalled_seconds",
+            "How long the worker has been unready while its recovery made no progress "
+            "(0: ready or recovering); it exits at the recovery stall limit.",
+            value=self.health.watchdog.stalled_s(),
         )

@@ -64,6 +64,7 @@ class WorkerSettings:
     topics: Topics = field(default_factory=Topics)
     retention_s: float = 3 * 86_400.0  # final tickets stay this long for late events
     session_timeout_s: float = 10.0
+    recovery_stall_limit_s: float = 60.0  # unready and no recovery progress: exit, restart
     max_regions: int = 50  # distinct region label values; later ones are counted as "other"
     log_level: str = "info"
     log_json: bool = True
