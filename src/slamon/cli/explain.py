@@ -12,8 +12,7 @@ import click
 import orjson
 
 from slamon.adapters.jsonl import read_events
-from slamon.cli.offline import TIME_FORMAT, _parse_until
-from slamon.cli.options import POLICY, load_policy, source_name
+from slamon.cli.options import EVENTS_FILE, POLICY, load_policy, source_name, until_option
 from slamon.core.durations import format_duration
 from slamon.core.explain import Timeline, explain, ticket_events
 
@@ -22,15 +21,10 @@ STATE_NAMES = {"running": "running", "paused": "paused",
 
 
 @click.command("explain")
-@click.argument("events", type=click.File("rb"))
+@EVENTS_FILE
 @click.argument("ticket_id")
 @POLICY
-@click.option(
-    "--until",
-    metavar="TIME",
-    callback=_parse_until,
-    help=f"Evaluation time, {TIME_FORMAT} (default: the log's last event time).",
-)
+@until_option("the log's last event time")
 @click.option("--json", "as_json", is_flag=True, help="Print the timeline as JSON.")
 def explain_command(
     events: IO[bytes], ticket_id: str, policy_path: str | None, until: int | None, as_json: bool

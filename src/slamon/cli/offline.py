@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from fractions import Fraction
 from typing import IO, Any
 
@@ -12,75 +12,46 @@ import orjson
 
 from slamon.adapters.jsonl import write_jsonl
 from slamon.cli.options import (
+    BY,
+    EVENTS_FILE,
     POLICY,
+    TIME_FORMAT,
+    Command,
     CommandGroup,
+    checked_time,
     count_text,
     load_policy,
     report_invalid,
     source_name,
+    until_option,
 )
 from slamon.cli.whatif import BASELINE, render_what_if, what_if_report
-from slamon.core.aggregates import DIMENSIONS
 from slamon.core.durations import format_duration
 from slamon.core.policy import PRIORITIES, SLAS, SlaPolicy
-from slamon.core.timefmt import parse_rfc3339
 from slamon.replay import ReplayResult, replay
 from slamon.summary import render_summary
 
 OUTPUT_FILE = click.File("wb", lazy=False)  # created even when nothing is written to it
 
 
-TIME_EXAMPLE = "2026-11-02T08:00:00Z"
-TIME_FORMAT = f"RFC 3339 with an offset, e.g. {TIME_EXAMPLE}"
-
-
-def _checked_time(value: str) -> int:
-    try:
-        return parse_rfc3339(value)
-    except ValueError as exc:
-        raise click.BadParameter(f"{exc} (for example {TIME_EXAMPLE})") from None
-
-
-def _parse_until(_ctx: click.Context, _param: click.Parameter, value: str | None) -> int | None:
-    return None if value is None else _checked_time(value)
+def _output_option(name: str, what: str) -> Callable[[Command], Command]:
+    """--<name> FILENAME, given to the command as ``<name>_path``."""
+    return click.option(f"--{name}", f"{name}_path", type=OUTPUT_FILE, help=f"Write {what}.")
 
 
 def _valid_start(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
-    _checked_time(value)
+    checked_time(value)
     return value  # generate_log takes the text
 
 
-BY = click.option(
-    "--by",
-    type=click.Choice(DIMENSIONS),
-    multiple=True,
-    help="Break the report down by a ticket attribute (repeatable); missing: (none).",
-)
-
-
 @click.command("replay")
-@click.argument("events", type=click.File("rb"))
+@EVENTS_FILE
 @POLICY
-@click.option(
-    "--until",
-    metavar="TIME",
-    callback=_parse_until,
-    help=f"Evaluation time, {TIME_FORMAT} (default: the last event's time).",
-)
-@click.option("--alerts", "alerts_path", type=OUTPUT_FILE, help="Write alerts as JSONL.")
-@click.option(
-    "--outcomes",
-    "outcomes_path",
-    type=OUTPUT_FILE,
-    help="Write outcomes as JSONL.",
-)
-@click.option("--report", "report_path", type=OUTPUT_FILE, help="Write the report as JSON.")
-@click.option(
-    "--invalid",
-    "invalid_path",
-    type=OUTPUT_FILE,
-    help="Write invalid lines as JSONL.",
-)
+@until_option("the last event's time")
+@_output_option("alerts", "alerts as JSONL")
+@_output_option("outcomes", "outcomes as JSONL")
+@_output_option("report", "the report as JSON")
+@_output_option("invalid", "invalid lines as JSONL")
 @click.option(
     "--progress/--no-progress", default=None, help="Show progress (default: on a terminal)."
 )
@@ -119,6 +90,21 @@ def replay_command(
     report = result.report()
     if baseline_path is not None:
         report["what_if"] = what_if_report(events, baseline_path, policy, result)
+    _write_outputs(result, report, alerts_path, outcomes_path, invalid_path, report_path)
+    if result.processed == 0:
+        click.echo(f"{source}: no events to replay{_no_events_why(result)}", err=True)
+    elif not any(_is_stdout(f) for f in (alerts_path, outcomes_path, invalid_path, report_path)):
+        click.echo(render_summary(report, policy_name=policy.name))
+        if "what_if" in report:
+            click.echo("\n" + render_what_if(report["what_if"]))
+
+
+def _write_outputs(
+    result: ReplayResult, report: dict[str, Any], alerts_path: IO[bytes] | None,
+    outcomes_path: IO[bytes] | None, invalid_path: IO[bytes] | None,
+    report_path: IO[bytes] | None,
+) -> None:  # fmt: skip
+    """The output files asked for, then what went where on stderr."""
     written = []
     if alerts_path is not None:
         count = write_jsonl(alerts_path, (a.to_dict() for a in result.alerts))
@@ -135,12 +121,6 @@ def replay_command(
         written.append(f"the report to {_name(report_path)}")
     if written:
         click.echo(f"wrote {', '.join(written)}", err=True)
-    if result.processed == 0:
-        click.echo(f"{source}: no events to replay{_no_events_why(result)}", err=True)
-    elif not any(_is_stdout(f) for f in (alerts_path, outcomes_path, invalid_path, report_path)):
-        click.echo(render_summary(report, policy_name=policy.name))
-        if "what_if" in report:
-            click.echo("\n" + render_what_if(report["what_if"]))
 
 
 def _no_events_why(result: ReplayResult) -> str:

@@ -6,7 +6,8 @@ Defaults come from :mod:`slamon.worker.settings`, the one place they are written
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+import inspect
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
@@ -19,15 +20,20 @@ from slamon.adapters.kafka_security import (
     KafkaSecurityError,
     Secret,
 )
+from slamon.core.aggregates import DIMENSIONS
 from slamon.core.durations import format_duration, parse_duration
 from slamon.core.policy import PolicyError, SlaPolicy
-from slamon.core.timefmt import NS_PER_S
+from slamon.core.timefmt import NS_PER_S, parse_rfc3339
 from slamon.worker.settings import Topics, WorkerSettings
 
 DEFAULTS = WorkerSettings()
 DEFAULT_TOPICS = Topics()
 LOG_LEVELS = ("debug", "info", "warning", "error")
 MAX_INVALID_SHOWN = 20  # invalid lines listed on stderr; the count covers the rest
+TIME_EXAMPLE = "2026-11-02T08:00:00Z"
+TIME_FORMAT = f"RFC 3339 with an offset, e.g. {TIME_EXAMPLE}"
+
+Command = TypeVar("Command", bound=Callable[..., Any])
 
 
 class CommandGroup(click.Group):
@@ -81,6 +87,19 @@ def source_name(stream: object) -> str:
     return str(getattr(stream, "name", "<stdin>"))
 
 
+def write_files(out_dir: Path, files: Mapping[str, str], what: str) -> None:
+    """Each file's text into ``out_dir`` (created if missing), then their names on stderr."""
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        for name, text in files.items():
+            (out_dir / name).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise click.ClickException(
+            f"cannot write the {what} to {out_dir}: {exc.strerror}"
+        ) from None
+    click.echo(f"wrote {', '.join(str(out_dir / name) for name in files)}", err=True)
+
+
 def duration_s(_ctx: click.Context, _param: click.Parameter, value: str) -> float:
     """Click callback: a duration such as ``90s`` or ``3d`` as seconds."""
     try:
@@ -94,114 +113,159 @@ def duration_text(seconds: float) -> str:
     return format_duration(round(seconds * NS_PER_S))
 
 
-POLICY = click.option(
+def checked_time(value: str) -> int:
+    """An RFC 3339 time as ns; a bad one is a usage error with an example."""
+    try:
+        return parse_rfc3339(value)
+    except ValueError as exc:
+        raise click.BadParameter(f"{exc} (for example {TIME_EXAMPLE})") from None
+
+
+def _parse_until(_ctx: click.Context, _param: click.Parameter, value: str | None) -> int | None:
+    return None if value is None else checked_time(value)
+
+
+# -- option declarations -------------------------------------------------------------------
+def env_var(flag: str) -> str:
+    """An option's environment variable: ``--web-port`` reads SLAMON_WEB_PORT."""
+    return "SLAMON_" + flag.lstrip("-").replace("-", "_").upper()
+
+
+def setting(flag: str, *names: str, **attrs: Any) -> Callable[[Command], Command]:
+    """An option that also reads its SLAMON_* variable, its default (if any) shown."""
+    attrs.setdefault("envvar", env_var(flag))
+    attrs.setdefault("show_default", attrs.get("default") is not None)
+    return click.option(flag, *names, **attrs)
+
+
+def duration_option(
+    flag: str, *names: str, default: str, **attrs: Any
+) -> Callable[[Command], Command]:
+    """An option whose value is a duration (``90s``, ``3d``), given to the command as seconds."""
+    return click.option(
+        flag, *names, default=default, show_default=True, callback=duration_s, **attrs
+    )
+
+
+def duration_setting(flag: str, default_s: float, help_text: str) -> Callable[[Command], Command]:
+    """A duration option that also reads its SLAMON_* variable."""
+    default = duration_text(default_s)
+    return duration_option(flag, default=default, envvar=env_var(flag), help=help_text)
+
+
+def topic_option(topic: str, help_text: str) -> Callable[[Command], Command]:
+    """``--<topic>-topic`` (``dead_letter``: --dead-letter-topic), its default the worker's."""
+    return setting(
+        f"--{topic.replace('_', '-')}-topic", default=getattr(DEFAULT_TOPICS, topic), help=help_text
+    )
+
+
+def until_option(without: str) -> Callable[[Command], Command]:
+    """--until TIME, the evaluation time (``without``: what it is when not given)."""
+    help_text = f"Evaluation time, {TIME_FORMAT} (default: {without})."
+    return click.option("--until", metavar="TIME", callback=_parse_until, help=help_text)
+
+
+def out_dir_option(default: str, envvar: str, what: str) -> Callable[[Command], Command]:
+    """--out DIR, where a command writes its files (see write_files)."""
+    help_text = f"Directory to write the {what} to (created if missing; files in it replaced)."
+    directory = click.Path(file_okay=False, path_type=Path)
+    return setting("--out", "out_dir", type=directory, default=default, envvar=envvar,
+                   help=help_text)  # fmt: skip
+
+
+def collected(argument: str, build: Callable[..., Any]) -> Callable[[Command], Command]:
+    """The options named as ``build``'s parameters reach the command as one ``argument``,
+    ``build(**their values)``. Goes below those options' decorators."""
+    names = tuple(inspect.signature(build).parameters)
+
+    def decorate(command: Command) -> Command:
+        @functools.wraps(command)
+        def with_argument(*args: Any, **kwargs: Any) -> Any:
+            values = {name: kwargs.pop(name) for name in names}
+            return command(*args, **{argument: build(**values)}, **kwargs)
+
+        return cast("Command", with_argument)
+
+    return decorate
+
+
+EVENTS_FILE = click.argument("events", type=click.File("rb"))
+POLICY = setting(
     "--policy",
     "policy_path",
     type=click.Path(dir_okay=False),
-    default=None,
-    envvar="SLAMON_POLICY",
     help="SLA policy YAML (default: the bundled default policy).",
 )
-BROKER = click.option(
-    "--broker",
-    default=DEFAULTS.broker,
-    show_default=True,
-    envvar="SLAMON_BROKER",
-    help="Kafka bootstrap server.",
-)
-PARTITIONS = click.option(
+BROKER = setting("--broker", default=DEFAULTS.broker, help="Kafka bootstrap server.")
+PARTITIONS = setting(
     "--partitions",
     type=click.IntRange(min=1),
     default=DEFAULTS.partitions,
-    show_default=True,
-    envvar="SLAMON_PARTITIONS",
     help="Partitions of the topics it creates (an existing input topic keeps its own).",
 )
-REPLICATION = click.option(
+REPLICATION = setting(
     "--replication-factor",
     "replication",
     type=click.IntRange(min=1),
     default=DEFAULTS.replication,
-    show_default=True,
-    envvar="SLAMON_REPLICATION_FACTOR",
     help="Replicas of each topic it creates (3 on a production cluster).",
 )
-EVENTS_TOPIC = click.option(
-    "--events-topic",
-    default=DEFAULT_TOPICS.events,
-    show_default=True,
-    envvar="SLAMON_EVENTS_TOPIC",
-    help="Input topic of ticket events.",
+EVENTS_TOPIC = topic_option("events", "Input topic of ticket events.")
+BY = click.option(
+    "--by",
+    type=click.Choice(DIMENSIONS),
+    multiple=True,
+    help="Break the report down by a ticket attribute (repeatable); missing: (none).",
 )
 
 # -- Kafka security: TLS and SASL for every command that talks to Kafka ------------------
 SECURITY_DEFAULTS = DEFAULTS.security
 _FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 _SECURITY_OPTIONS = (
-    click.option(
+    setting(
         "--kafka-security-protocol",
         type=click.Choice(PROTOCOLS),
         default=SECURITY_DEFAULTS.security_protocol,
-        show_default=True,
-        envvar="SLAMON_KAFKA_SECURITY_PROTOCOL",
         help="How clients connect to Kafka: TLS (SSL), SASL, both (SASL_SSL), or neither.",
     ),
-    click.option(
+    setting(
         "--kafka-sasl-mechanism",
         type=click.Choice(MECHANISMS),
         default=SECURITY_DEFAULTS.sasl_mechanism,
-        show_default=True,
-        envvar="SLAMON_KAFKA_SASL_MECHANISM",
         help="SASL mechanism (SASL_PLAINTEXT, SASL_SSL).",
     ),
-    click.option(
-        "--kafka-sasl-username",
-        default=SECURITY_DEFAULTS.sasl_username,
-        envvar="SLAMON_KAFKA_SASL_USERNAME",
-        help="SASL user name.",
+    setting(
+        "--kafka-sasl-username", default=SECURITY_DEFAULTS.sasl_username, help="SASL user name."
     ),
-    click.option(
+    setting(
         "--kafka-sasl-password",
-        default=None,
-        envvar="SLAMON_KAFKA_SASL_PASSWORD",
         help="SASL password (prefer --kafka-sasl-password-file: arguments are visible in ps).",
     ),
-    click.option(
+    setting(
         "--kafka-sasl-password-file",
         type=_FILE,
-        default=None,
-        envvar="SLAMON_KAFKA_SASL_PASSWORD_FILE",
         help="File holding the SASL password (surrounding whitespace, the newline, stripped).",
     ),
-    click.option(
+    setting(
         "--kafka-ssl-cafile",
         type=_FILE,
         default=SECURITY_DEFAULTS.ssl_cafile,
-        envvar="SLAMON_KAFKA_SSL_CAFILE",
         help="CA certificate(s) (PEM) that signed the broker's (default: the system's CAs).",
     ),
-    click.option(
+    setting(
         "--kafka-ssl-certfile",
         type=_FILE,
         default=SECURITY_DEFAULTS.ssl_certfile,
-        envvar="SLAMON_KAFKA_SSL_CERTFILE",
         help="Client certificate (PEM) for brokers that require one (mutual TLS).",
     ),
-    click.option(
+    setting(
         "--kafka-ssl-keyfile",
         type=_FILE,
         default=SECURITY_DEFAULTS.ssl_keyfile,
-        envvar="SLAMON_KAFKA_SSL_KEYFILE",
         help="The client certificate's key (PEM, unencrypted; default: in the certificate file).",
     ),
 )
-_SECURITY_PARAMS = (
-    "kafka_security_protocol", "kafka_sasl_mechanism", "kafka_sasl_username",
-    "kafka_sasl_password", "kafka_sasl_password_file", "kafka_ssl_cafile",
-    "kafka_ssl_certfile", "kafka_ssl_keyfile",
-)  # fmt: skip
-
-Command = TypeVar("Command", bound=Callable[..., Any])
 
 
 def kafka_security(command: Command) -> Command:
@@ -210,16 +274,10 @@ def kafka_security(command: Command) -> Command:
     Used below ``@BROKER``: ``@kafka_security`` and a ``security: KafkaSecurity`` parameter
     is all a command that talks to Kafka adds.
     """
-
-    @functools.wraps(command)
-    def with_security(*args: Any, **kwargs: Any) -> Any:
-        values = {name: kwargs.pop(name) for name in _SECURITY_PARAMS}
-        return command(*args, security=security_from_options(**values), **kwargs)
-
-    decorated: Callable[..., Any] = with_security
+    decorated = collected("security", security_from_options)(command)
     for option in reversed(_SECURITY_OPTIONS):
         decorated = option(decorated)
-    return cast("Command", decorated)
+    return decorated
 
 
 def security_from_options(

@@ -6,19 +6,21 @@ from typing import IO
 
 import click
 
-from slamon.cli.offline import BY, TIME_FORMAT, _parse_until
-from slamon.cli.options import POLICY, load_policy, report_invalid, source_name
+from slamon.cli.options import (
+    BY,
+    EVENTS_FILE,
+    POLICY,
+    load_policy,
+    report_invalid,
+    source_name,
+    until_option,
+)
 
 
 @click.command("report")
-@click.argument("events", type=click.File("rb"))
+@EVENTS_FILE
 @POLICY
-@click.option(
-    "--until",
-    metavar="TIME",
-    callback=_parse_until,
-    help=f"Evaluation time, {TIME_FORMAT} (default: the last event's time).",
-)
+@until_option("the last event's time")
 @click.option(
     "--html",
     "html_path",

@@ -13,40 +13,29 @@ from slamon.adapters.prom_rules import (
     Links,
     rule_files,
 )
-from slamon.cli.options import POLICY, load_policy
+from slamon.cli.options import POLICY, load_policy, out_dir_option, setting, write_files
 
 
 @click.command("rules")
 @POLICY
-@click.option(
-    "--out",
-    "out_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=".",
-    show_default=True,
-    envvar="SLAMON_RULES_OUT",
-    help="Directory to write the rule files to (created if missing; files in it replaced).",
-)
-@click.option(
+@out_dir_option(".", "SLAMON_RULES_OUT", "rule files")
+@setting(
     "--min-judged",
     type=click.IntRange(min=1),
     default=DEFAULT_MIN_JUDGED,
-    show_default=True,
     envvar="SLAMON_RULES_MIN_JUDGED",
     help="SLAs that must be judged (met or breached) in a burn-rate alert's long window "
     "before it can fire, so that a handful of tickets cannot page.",
 )
-@click.option(
+@setting(
     "--grafana-url",
     default=DEFAULT_GRAFANA_URL,
-    show_default=True,
     envvar="SLAMON_RULES_GRAFANA_URL",
     help="Grafana base URL for the alerts' dashboard links (board slamon-sla-overview).",
 )
-@click.option(
+@setting(
     "--runbook-url",
     default=DEFAULT_RUNBOOK_URL,
-    show_default=True,
     envvar="SLAMON_RULES_RUNBOOK_URL",
     help="Runbook page for the alerts' runbook links; each alert links to #<alert name>.",
 )
@@ -62,10 +51,4 @@ def rules_command(
     files = rule_files(
         policy, min_judged=min_judged, links=Links(grafana_url=grafana_url, runbook_url=runbook_url)
     )
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        for name, text in files.items():
-            (out_dir / name).write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise click.ClickException(f"cannot write the rules to {out_dir}: {exc.strerror}") from None
-    click.echo(f"wrote {', '.join(str(out_dir / name) for name in files)}", err=True)
+    write_files(out_dir, files, "rules")
