@@ -2,8 +2,8 @@
 
 The only place that knows every command: :mod:`.options` holds what several share,
 :mod:`.offline` the commands without Kafka (:mod:`.rules` the Prometheus rules,
-:mod:`.dashboards` the Grafana boards),
-:mod:`.live`, :mod:`.tail` and :mod:`.watch` those with. None of them imports this module back.
+:mod:`.dashboards` the Grafana boards), :mod:`.worker`, :mod:`.publish`, :mod:`.simulate`,
+:mod:`.tail` and :mod:`.watch` those with. None of them imports this module back.
 """
 
 from __future__ import annotations
@@ -13,13 +13,15 @@ import click
 from slamon import __version__
 from slamon.cli.dashboards import dashboards_command
 from slamon.cli.explain import explain_command
-from slamon.cli.live import publish_command, simulate_command, worker_command
 from slamon.cli.offline import generate_command, policy_group, replay_command
 from slamon.cli.options import CommandGroup
+from slamon.cli.publish import publish_command
 from slamon.cli.report import report_command
 from slamon.cli.rules import rules_command
+from slamon.cli.simulate import simulate_command
 from slamon.cli.tail import tail_command
 from slamon.cli.watch import watch_command
+from slamon.cli.worker import worker_command
 
 __all__ = ["main"]
 

@@ -13,7 +13,7 @@ import click
 import orjson
 
 from slamon.adapters.kafka_security import KafkaSecurity
-from slamon.cli.live import kafka_errors
+from slamon.cli.kafka import kafka_errors
 from slamon.cli.options import BROKER, DEFAULT_TOPICS, kafka_security
 from slamon.core.text import clip
 from slamon.terminal.records import COLOURS, clock_text, parse_alert, parse_outcome, seconds_text

@@ -17,8 +17,16 @@ from typing import TYPE_CHECKING
 import click
 
 from slamon.adapters.kafka_security import KafkaSecurity
-from slamon.cli.live import kafka_errors
-from slamon.cli.options import BROKER, DEFAULT_TOPICS, DEFAULTS, duration_s, kafka_security
+from slamon.cli.kafka import kafka_errors
+from slamon.cli.options import (
+    BROKER,
+    DEFAULTS,
+    duration_option,
+    duration_s,
+    kafka_security,
+    setting,
+    topic_option,
+)
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -32,40 +40,13 @@ RETRY_TOPIC_S = 2.0  # a topic the worker has not created yet is looked for agai
 
 
 @click.command("watch")
-@click.option(
-    "--metrics-url",
-    default=METRICS_URL,
-    show_default=True,
-    envvar="SLAMON_METRICS_URL",
-    show_envvar=True,
-    help="The worker's /metrics.",
-)
+@setting("--metrics-url", default=METRICS_URL, help="The worker's /metrics.")
 @BROKER
 @kafka_security
-@click.option(
-    "--alerts-topic",
-    default=DEFAULT_TOPICS.alerts,
-    show_default=True,
-    envvar="SLAMON_ALERTS_TOPIC",
-    show_envvar=True,
-    help="The alerts listed.",
-)
-@click.option(
-    "--outcomes-topic",
-    default=DEFAULT_TOPICS.outcomes,
-    show_default=True,
-    envvar="SLAMON_OUTCOMES_TOPIC",
-    show_envvar=True,
-    help="The outcomes p80 is taken from.",
-)
+@topic_option("alerts", "The alerts listed.")
+@topic_option("outcomes", "The outcomes p80 is taken from.")
 @click.option("--from-beginning", is_flag=True, help="Read the topics from their oldest record.")
-@click.option(
-    "--interval",
-    default="1s",
-    show_default=True,
-    callback=duration_s,
-    help="Time between two scrapes of /metrics.",
-)
+@duration_option("--interval", default="1s", help="Time between two scrapes of /metrics.")
 @click.option(
     "--for",
     "run_for",
