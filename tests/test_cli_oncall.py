@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 import slamon.bootstrap
-from slamon.cli.live import worker_command
+from slamon.cli.worker import worker_command
 from slamon.worker.settings import OncallSettings, WorkerSettings
 
 

@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 from slamon.bootstrap import SHUTDOWN_GRACE_S
-from slamon.cli.live import worker_command
+from slamon.cli.worker import worker_command
 
 ROOT = Path(__file__).resolve().parents[2]
 K8S = ROOT / "deploy" / "kubernetes"

@@ -7,7 +7,8 @@ from collections.abc import Iterable
 
 from slamon.core.calendars import WeeklyCalendar
 from slamon.core.durations import format_duration
-from slamon.core.policy import MATCH_ATTRIBUTES, PRIORITIES, SLAS, SlaPolicy
+from slamon.core.policy import PRIORITIES, SLAS, SlaPolicy
+from slamon.core.terms import MATCH_ATTRIBUTES
 from slamon.core.tickets import TicketFold
 
 NO_TERMS = "(spec.priorities)"  # a ticket no entry matches

@@ -39,7 +39,7 @@ def _days_from_civil(year: int, month: int, day: int) -> int:
 
 # The supported range of input instants: [MIN_TIME_NS, MAX_TIME_NS). Integer ns in
 # 64 bits end in 2262; deadlines (at most 50 years of wall time past an event, see
-# core/policy.py) must stay below that, and 2200 + 50 years does.
+# core/policy_fields.py) must stay below that, and 2200 + 50 years does.
 MIN_TIME_NS = 0  # 1970-01-01T00:00:00Z
 MAX_TIME_NS = _days_from_civil(2200, 1, 1) * 86400 * NS_PER_S  # 2200-01-01T00:00:00Z
 SUPPORTED_RANGE = "1970-01-01T00:00:00Z..2200-01-01T00:00:00Z"
