@@ -91,6 +91,7 @@ def _settings(
     topics: Topics,
     retention: float,
     session_timeout: float,
+    recovery_stall_limit: float,
     max_regions: int,
     oncall: OncallSettings,
     log_level: str,
@@ -110,6 +111,7 @@ def _settings(
         topics=topics,
         retention_s=retention,
         session_timeout_s=session_timeout,
+        recovery_stall_limit_s=recovery_stall_limit,
         max_regions=max_regions,
         log_level=log_level,
         log_json=log_format == "json",
@@ -163,6 +165,12 @@ def _settings(
 )
 @duration_setting(
     "--session-timeout", DEFAULTS.session_timeout_s, "Kafka consumer session timeout."
+)
+@duration_setting(
+    "--recovery-stall-limit",
+    DEFAULTS.recovery_stall_limit_s,
+    "Exit (code 70, for a restart) when unready this long while the broker answers and "
+    "the table recovery makes no progress.",
 )
 @setting(
     "--max-regions",
