@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+from collections import defaultdict
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any, cast
 
 import faust
+import faust.transport.consumer
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from faust.events import Event
@@ -18,6 +21,7 @@ from faust.types.tuples import Message
 
 from slamon.adapters.kafka import refresh_metadata
 from slamon.adapters.private_api import (
+    FaustInputs,
     aiokafka_producer,
     broker_answers,
     current_partition,
@@ -129,3 +133,30 @@ def test_the_recovery_position_moves_with_the_changelog_offsets_read(tmp_path: P
     recovery.active_offsets[TP("t-changelog", 1)] = 42
     assert recovery_position(app) != moved
     assert {moved: 1}[moved] == 1  # hashable: the watchdog keeps and compares it
+
+
+@pytest.mark.asyncio
+async def test_the_committed_offset_and_the_seek_the_input_check_uses() -> None:
+    """``Consumer._committed_offset`` (filled by perform_seek and by commits) and Faust's
+    ``Consumer.seek``, which also resets the offset Faust reads from so the records come
+    again: run on a stand-in consumer (a real one needs a broker)."""
+    sought: list[tuple[TP, int]] = []
+
+    async def _seek(partition: TP, offset: int) -> None:  # the driver's part
+        sought.append((partition, offset))
+
+    quiet = SimpleNamespace(dev=lambda *a, **k: None)
+    consumer = SimpleNamespace(_committed_offset=defaultdict(lambda: None), _read_offset={},
+                               _seek=_seek, log=quiet)  # fmt: skip
+    real_seek = faust.transport.consumer.Consumer.seek
+    consumer.seek = lambda tp, offset: real_seek(cast(Any, consumer), tp, offset)
+    inputs = FaustInputs(cast(faust.App, SimpleNamespace(consumer=consumer)), "events")
+    assert inputs.committed(3) is None
+    consumer._committed_offset[TP("events", 3)] = 41
+    assert inputs.committed(3) == 41
+    assert inputs.committed(4) is None
+    await inputs.seek(3, 12)
+    assert sought == [(TP("events", 3), 12)]
+    assert consumer._read_offset[TP("events", 3)] == 12
+    init = inspect.getsource(faust.transport.consumer.Consumer.__init__)
+    assert "self._committed_offset = defaultdict" in init

@@ -91,7 +91,7 @@ async def test_valid_record_is_processed_and_snapshotted() -> None:
     stored = Snapshot.from_list(record)
     assert (stored.version, stored.shard) == (1, 2)  # version 1, shard = the record's partition
     assert [event[0] for event in stored.events] == ["c-T1"]
-    assert h.service.positions == {2: 42}  # next offset to process
+    assert h.service.inputs.expected == {2: 42}  # next offset to process
     assert h.dead_letter.sent == []
     assert h.metric("slamon_last_event_time_seconds") == ns(0) / NS_PER_S
     # creation makes the remote onsite pair final (not applicable): one outcome record
@@ -115,7 +115,7 @@ async def test_invalid_json_goes_to_the_dead_letter_topic() -> None:
     assert h.events("invalid") == 1
     assert h.events("processed") == 0
     assert h.table == {}
-    assert h.service.positions == {3: 18}  # an invalid record is consumed, not retried
+    assert h.service.inputs.expected == {3: 18}  # an invalid record is consumed, not retried
 
 
 @pytest.mark.asyncio

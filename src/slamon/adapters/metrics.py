@@ -107,6 +107,7 @@ class SlaMetrics(QualityMetrics, Collector):
         self.last_event_s = 0.0
         self.is_ready = 0
         self.recoveries = 0
+        self.input_gaps = {"reread": 0, "accepted": 0}
         registry.register(self)
 
     def where(self, service: str, region: str | None) -> Where:
@@ -166,6 +167,10 @@ class SlaMetrics(QualityMetrics, Collector):
     def recovered(self) -> None:
         self.recoveries += 1
 
+    def input_gap(self, outcome: str) -> None:
+        """Input offsets the consumer skipped: read again, or accepted as a real gap."""
+        self.input_gaps[outcome] += 1
+
     # -- scrape ------------------------------------------------------------------------
     def collect(self) -> Iterator[Metric]:
         yield from self._monitor()
@@ -224,6 +229,13 @@ class SlaMetrics(QualityMetrics, Collector):
         recoveries = CounterMetricFamily("slamon_recoveries", "Table recoveries completed.")
         recoveries.add_metric([], self.recoveries)
         yield recoveries
+        gaps = CounterMetricFamily(
+            "slamon_input_gaps", "Input offsets the consumer skipped: read again (reread), or "
+            "still missing after a re-read and accepted (accepted).", labels=["outcome"],
+        )  # fmt: skip
+        for outcome, count in self.input_gaps.items():
+            gaps.add_metric([outcome], count)
+        yield gaps
 
     def _sli(self) -> Iterator[Metric]:
         labels = ["priority", "sla", "service", "region"]

@@ -95,6 +95,25 @@ def recovery_position(app: faust.App) -> tuple[bool, tuple[tuple[TP, int], ...]]
     return bool(recovery.in_recovery), tuple(sorted(recovery.active_offsets.items()))
 
 
+class FaustInputs:
+    """The input topic's partitions as ``worker/inputs.py`` sees them through Faust.
+
+    ``seek`` is Faust's own (it also resets the offset Faust reads from, so the records
+    come again); the committed offset is Faust's private record of it (next offset to
+    read), which ``perform_seek`` fills after each rebalance.
+    """
+
+    def __init__(self, app: faust.App, topic: str) -> None:
+        self.app, self.topic = app, topic
+
+    def committed(self, partition: int) -> int | None:
+        offset = self.app.consumer._committed_offset.get(TP(self.topic, partition))  # type: ignore[attr-defined]
+        return offset if isinstance(offset, int) and offset > 0 else None
+
+    async def seek(self, partition: int, offset: int) -> None:
+        await self.app.consumer.seek(TP(self.topic, partition), offset)
+
+
 async def broker_answers(app: faust.App, timeout_s: float) -> bool:
     """Whether the cluster answers a metadata request within ``timeout_s``.
 

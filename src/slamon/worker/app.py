@@ -22,6 +22,7 @@ from prometheus_client.exposition import choose_encoder
 from slamon.adapters.metrics import EngineCollector
 from slamon.adapters.outbox import Outbox
 from slamon.adapters.private_api import (
+    FaustInputs,
     broker_answers,
     current_partition,
     recovery_position,
@@ -233,6 +234,7 @@ def serve(
     async def revoked(_app: faust.App, revoked: set[TP], **_: Any) -> None:
         service.on_revoked({tp.partition for tp in revoked if tp.topic == events_topic})
 
+    service.inputs.consumer = FaustInputs(app, events_topic)  # skipped records: read again
     _pages(app, health, registry, service)
 
 

@@ -29,6 +29,7 @@ from slamon.core.live import LiveEngine, Rejected, Snapshot
 from slamon.core.text import clip
 from slamon.core.timefmt import NS_PER_S, format_rfc3339
 from slamon.worker.deadletter import dead_letter
+from slamon.worker.inputs import InputPositions
 from slamon.worker.oncall import Oncall
 from slamon.worker.ports import Board, Record, Sink, headers_of
 from slamon.worker.quality import count_quality
@@ -80,7 +81,7 @@ class SlaService:
         self._revocations = 0  # a rebuild in progress stops when this moves
         self._rebuilt = 0  # tickets rebuilt by recoveries, ever: the watchdog's progress
         self.unsettled = UnsettledWrites()
-        self.positions: dict[int, int] = {}  # input partition -> next offset to process
+        self.inputs = InputPositions(metrics.input_gap)  # its consumer set by worker/app.py
         self._next_expiry = 0
         self._last_event_ns = 0
         self._wake = asyncio.Event()
@@ -105,7 +106,8 @@ class SlaService:
                                     result="error")  # fmt: skip
 
     async def _handle_event(self, record: Record) -> None:
-        self.positions[record.partition] = record.offset + 1
+        if not await self.inputs.admit(record.partition, record.offset):
+            return  # records before it were skipped; it comes again once they are read
         try:
             event = decode_record(record.key, record.value, headers_of(record), record.offset)
         except InvalidEvent as exc:
@@ -276,8 +278,7 @@ class SlaService:
         self._revocations += 1
         dropped = self.engine.drop(partitions)
         self.metrics.retain(self.engine.tickets)  # the new owner takes them as counted
-        for partition in partitions:
-            self.positions.pop(partition, None)
+        self.inputs.forget(partitions)
         if self.board is not None:
             self.board.drop(partitions)
         if self.oncall is not None:
@@ -374,7 +375,7 @@ class SlaService:
 
     def lag(self, highwater: Callable[[int], int | None]) -> dict[int, int]:
         lags = {}
-        for partition, position in self.positions.items():
+        for partition, position in self.inputs.expected.items():
             high = highwater(partition)
             if high is not None:
                 lags[partition] = max(0, high - position)

@@ -1,0 +1,111 @@
+"""Input records the consumer skipped: found from the offsets, and read again.
+
+Offsets of the input topic are consecutive, and the service handles each record
+once it comes; a record whose offset is past the next one expected means records
+in between never reached the agent. That happened in a fault test (a partition kept
+by the survivor across a rebalance after a broker SIGKILL lost two records inside
+Faust/aiokafka; cause not found). Reading a record twice is harmless (the engine
+dedupes each ticket's events); never reading it loses its event. So on a gap the
+consumer is sent back to the first missing offset, and the records that arrive
+until the gap is read are skipped, to come again in order.
+
+A gap that comes back the same after a re-read is real (transaction markers, a
+compacted or expired log segment) and is accepted; so is one still there after
+``MAX_ATTEMPTS`` re-reads. Either is logged and counted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+import structlog
+
+log = structlog.get_logger("slamon.worker")
+
+MAX_ATTEMPTS = 5
+
+
+class Consumer(Protocol):
+    """The input topic's consumer, as the check needs it."""
+
+    def committed(self, partition: int) -> int | None:
+        """The partition's committed offset (the next to read after a rebalance), if any."""
+
+    async def seek(self, partition: int, offset: int) -> None:
+        """Read the partition again from ``offset``."""
+
+
+@dataclass
+class _Reread:
+    start: int  # the first missing offset, where the consumer was sent back
+    first_after: int  # the offset that came instead of it
+    last: int  # the highest offset seen since: a lower one means the read restarted
+    attempts: int = 1
+
+
+class InputPositions:
+    """The next input offset per partition, and the re-reads of gaps in progress."""
+
+    def __init__(self, count: Callable[[str], None], consumer: Consumer | None = None) -> None:
+        self.count = count  # "reread" or "accepted", for the metrics
+        self.consumer = consumer  # None: nothing to seek with, the check is off
+        self.expected: dict[int, int] = {}  # partition -> next offset to handle
+        self._rereads: dict[int, _Reread] = {}
+
+    def forget(self, partitions: set[int]) -> None:
+        """Partitions revoked: their offsets start again from the committed one."""
+        for partition in partitions:
+            self.expected.pop(partition, None)
+            self._rereads.pop(partition, None)
+
+    async def admit(self, partition: int, offset: int) -> bool:
+        """True: handle this record now. False: skip it; it comes again after the gap."""
+        expected = self.expected.get(partition)
+        if self.consumer is None:
+            self.expected[partition] = max(offset + 1, expected or 0)
+            return True
+        if expected is None:
+            expected = self.consumer.committed(partition)
+        reread = self._rereads.get(partition)
+        if reread is None and (expected is None or offset <= expected):
+            self.expected[partition] = max(offset + 1, expected or 0)
+            return True
+        if reread is None:
+            assert expected is not None
+            self._rereads[partition] = _Reread(expected, offset, offset)
+            await self._read_again(partition, expected, offset, attempts=1)
+            return False
+        return await self._during_reread(partition, offset, reread)
+
+    async def _during_reread(self, partition: int, offset: int, reread: _Reread) -> bool:
+        if offset <= reread.start:  # the missing records come: the re-read worked
+            del self._rereads[partition]
+            self.expected[partition] = offset + 1
+            return True
+        if offset > reread.last:  # still in flight from before the seek: comes again
+            reread.last = offset
+            return False
+        # the read restarted, and still past the gap
+        if offset == reread.first_after or reread.attempts >= MAX_ATTEMPTS:
+            self.count("accepted")
+            log.warning("input offsets missing after a re-read; accepted (transaction "
+                        "markers, compaction or expired segments)", partition=partition,
+                        missing=f"{reread.start}..{offset - 1}",
+                        attempts=reread.attempts)  # fmt: skip
+            del self._rereads[partition]
+            self.expected[partition] = offset + 1
+            return True
+        reread.attempts += 1
+        reread.first_after = reread.last = offset
+        await self._read_again(partition, reread.start, offset, attempts=reread.attempts)
+        return False
+
+    async def _read_again(self, partition: int, start: int, got: int, *, attempts: int) -> None:
+        assert self.consumer is not None
+        self.count("reread")
+        log.error("input records skipped by the consumer; reading them again",
+                  partition=partition, missing=f"{start}..{got - 1}",
+                  attempt=attempts)  # fmt: skip
+        await self.consumer.seek(partition, start)

@@ -1,0 +1,117 @@
+"""Input records the consumer skipped are read again; real gaps are accepted, once."""
+
+from __future__ import annotations
+
+import pytest
+import structlog.testing
+
+from slamon.worker.inputs import MAX_ATTEMPTS, InputPositions
+
+
+class FakeConsumer:
+    """Committed offsets by partition, and the seeks asked for."""
+
+    def __init__(self, committed: dict[int, int] | None = None) -> None:
+        self.committed_offsets = committed or {}
+        self.seeks: list[tuple[int, int]] = []
+
+    def committed(self, partition: int) -> int | None:
+        return self.committed_offsets.get(partition)
+
+    async def seek(self, partition: int, offset: int) -> None:
+        self.seeks.append((partition, offset))
+
+
+def _positions(committed: dict[int, int] | None = None
+               ) -> tuple[InputPositions, FakeConsumer, list[str]]:  # fmt: skip
+    counted: list[str] = []
+    consumer = FakeConsumer(committed)
+    return InputPositions(counted.append, consumer), consumer, counted
+
+
+async def _feed(positions: InputPositions, offsets: list[int], partition: int = 0) -> list[int]:
+    """The offsets handled, in order, of the offsets delivered."""
+    return [o for o in offsets if await positions.admit(partition, o)]
+
+
+@pytest.mark.asyncio
+async def test_consecutive_offsets_and_re_reads_are_all_handled_with_no_seek() -> None:
+    """10, 11, 12, then 11 and 12 again (a rebalance re-read): every one handled."""
+    positions, consumer, counted = _positions({0: 10})
+    assert await _feed(positions, [10, 11, 12, 11, 12, 13]) == [10, 11, 12, 11, 12, 13]
+    assert consumer.seeks == []
+    assert counted == []
+    assert positions.expected == {0: 14}
+
+
+@pytest.mark.asyncio
+async def test_records_skipped_by_the_consumer_are_read_again_in_order() -> None:
+    """Committed 10, then 14 comes: back to 10; 14..16 in flight are skipped; after the
+    seek 10..16 come and are all handled, so 12 and 13 are not lost."""
+    positions, consumer, counted = _positions({0: 10})
+    with structlog.testing.capture_logs() as logs:
+        handled = await _feed(positions, [14, 15, 16, 10, 11, 12, 13, 14, 15, 16, 17])
+    assert handled == [10, 11, 12, 13, 14, 15, 16, 17]
+    assert consumer.seeks == [(0, 10)]
+    assert counted == ["reread"]
+    error = next(e for e in logs if e["log_level"] == "error")
+    assert (error["partition"], error["missing"]) == (0, "10..13")
+
+
+@pytest.mark.asyncio
+async def test_a_gap_within_a_generation_is_found_from_the_last_record() -> None:
+    """11 handled, then 14: the consumer goes back to 12, not to the committed offset."""
+    positions, consumer, _ = _positions({0: 10})
+    assert await _feed(positions, [10, 11, 14, 12, 13, 14]) == [10, 11, 12, 13, 14]
+    assert consumer.seeks == [(0, 12)]
+
+
+@pytest.mark.asyncio
+async def test_a_real_gap_comes_back_the_same_and_is_accepted_once() -> None:
+    """Transaction markers at 12, 13: after the re-read 14 comes first again: accepted, and
+    the partition goes on without another seek."""
+    positions, consumer, counted = _positions({0: 12})
+    with structlog.testing.capture_logs() as logs:
+        handled = await _feed(positions, [14, 15, 14, 15, 16])
+    assert handled == [14, 15, 16]
+    assert consumer.seeks == [(0, 12)]
+    assert counted == ["reread", "accepted"]
+    assert any(e["log_level"] == "warning" and e["missing"] == "12..13" for e in logs)
+
+
+@pytest.mark.asyncio
+async def test_a_re_read_that_loses_the_gap_again_tries_again_up_to_the_limit() -> None:
+    """Each restart of the read comes back past the gap at a new offset: seek again, until
+    MAX_ATTEMPTS re-reads, then accept."""
+    positions, consumer, counted = _positions({0: 10})
+    # every attempt the read restarts one offset lower than the highest seen, never at 10
+    offsets = [20]
+    for attempt in range(MAX_ATTEMPTS):
+        offsets += [19 - attempt]
+    handled = await _feed(positions, offsets)
+    assert handled == [19 - (MAX_ATTEMPTS - 1)]
+    assert consumer.seeks == [(0, 10)] * MAX_ATTEMPTS
+    assert counted == ["reread"] * MAX_ATTEMPTS + ["accepted"]
+
+
+@pytest.mark.asyncio
+async def test_partitions_are_independent_and_revocation_starts_again_from_committed() -> None:
+    """A gap on partition 1 does not hold partition 0; after forget, committed counts."""
+    positions, consumer, _ = _positions({0: 0, 1: 5})
+    assert await positions.admit(1, 7) is False
+    assert await positions.admit(0, 0) is True
+    positions.forget({0, 1})
+    consumer.committed_offsets = {0: 3, 1: 7}
+    assert await _feed(positions, [3, 4], partition=0) == [3, 4]
+    assert await _feed(positions, [7], partition=1) == [7]
+    assert consumer.seeks == [(1, 5)]
+
+
+@pytest.mark.asyncio
+async def test_without_a_committed_offset_or_a_consumer_every_record_is_handled() -> None:
+    """A new group (nothing committed) starts anywhere; with no consumer the check is off."""
+    positions, consumer, _ = _positions()
+    assert await _feed(positions, [40, 41]) == [40, 41]
+    off = InputPositions(lambda _: None)
+    assert await _feed(off, [1, 5, 9]) == [1, 5, 9]
+    assert consumer.seeks == []
