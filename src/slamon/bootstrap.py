@@ -29,6 +29,7 @@ from slamon.core.oncall import Pager
 from slamon.core.policy import SlaPolicy
 from slamon.core.timefmt import NS_PER_S
 from slamon.logs import configure_logging
+from slamon.worker.assets import AssetFeed, AssetService, assets_topic
 from slamon.worker.oncall import Oncall
 from slamon.worker.ports import Board, Sink
 from slamon.worker.service import SlaService
@@ -54,6 +55,7 @@ class Outputs:
     dead_letter: Sink
     ticks: Sink
     flush: Callable[[], Awaitable[None]] | None = None  # hands buffered records on
+    assets: Sink | None = None  # the repartition by asset (None: no repeat-failure counts)
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,7 @@ class Service:
     gauges: EngineCollector
     registry: CollectorRegistry
     oncall: Oncall | None = None  # per-ticket alert delivery, when sinks are configured
+    assets: AssetService | None = None  # the asset agent's side, with ``asset_table``
 
 
 def build_service(
@@ -78,8 +81,13 @@ def build_service(
     board: Board | None = None,
     highwater: Callable[[int], int | None] | None = None,
     alert_sinks: Sequence[AlertSink] = (),
+    asset_table: MutableMapping[bytes, bytes] | None = None,
 ) -> Service:
     """The engine, its metrics and the service around them, wired to ``outputs``.
+
+    With ``outputs.assets`` and ``asset_table``, the service sends each change of a ticket
+    with an asset to the assets topic, and the asset agent's side (``Service.assets``) counts
+    repeat failures from it (worker/assets.py).
 
     ``alert_sinks`` (Alertmanagers, webhooks; fakes in tests) get the per-ticket on-call
     alerts through a :class:`Pager` re-sending every ``settings.oncall.resend_s``.
@@ -105,10 +113,16 @@ def build_service(
         clock=clock,
         oncall=oncall,
     )
+    assets = None
+    if outputs.assets is not None and asset_table is not None:
+        service.assets = AssetFeed(outputs.assets)
+        assets = AssetService(service.metrics, asset_table, clock=clock, flush=outputs.flush,
+                              window_ns=policy.quality.repeat_window_ns,
+                              retention_ns=int(settings.retention_s * NS_PER_S))  # fmt: skip
     known = highwater or (lambda _partition: None)
     gauges = EngineCollector(engine, lambda: service.lag(known))
     registry.register(gauges)
-    return Service(service, engine, gauges, registry, oncall)
+    return Service(service, engine, gauges, registry, oncall, assets)
 
 
 def http_alert_sinks(settings: WorkerSettings, clock: Clock) -> list[AlertSink]:
@@ -142,12 +156,13 @@ def build_worker(
     declared = faust_app.declare(settings, clock)
     app, topics = declared.app, settings.topics
     outbox = Outbox(lambda: aiokafka_producer(app))
-    outbox.on_delivered(
-        declared.changelog,
-        lambda partition, offset: set_persisted_offset(
-            declared.table, declared.changelog, partition, offset
-        ),
-    )
+
+    def persisted(table: Any, changelog: str) -> Callable[[int, int], None]:
+        return lambda partition, offset: set_persisted_offset(table, changelog, partition, offset)
+
+    outbox.on_delivered(declared.changelog, persisted(declared.table, declared.changelog))
+    outbox.on_delivered(declared.asset_changelog,
+                        persisted(declared.asset_table, declared.asset_changelog))  # fmt: skip
 
     async def stopping(_app: Any, **_: Any) -> None:  # the consumer is down, the producer up
         outbox.close()
@@ -169,12 +184,14 @@ def build_worker(
         dead_letter=topic(topics.dead_letter),
         ticks=topic(topics.ticks(settings.app_id)),
         flush=outbox.flush,
+        assets=topic(assets_topic(settings.app_id)),
     )
     table = faust_app.TicketTable(declared.table, declared.changelog, outbox)
+    asset_table = faust_app.TicketTable(declared.asset_table, declared.asset_changelog, outbox)
     built = build_service(
         policy, settings, outputs=outputs, table=table, clock=clock, registry=registry,
         board=declared.board, highwater=highwater,
-        alert_sinks=http_alert_sinks(settings, clock),
+        alert_sinks=http_alert_sinks(settings, clock), asset_table=asset_table,
     )  # fmt: skip
     built.registry.register(BoardCollector(declared.board))
     health = Health(outbox.stats, recovered=lambda: built.service.ready,
@@ -182,6 +199,8 @@ def build_worker(
     built.registry.register(HealthCollector(health))
     faust_app.serve(declared, built.service, gauges=built.gauges, registry=built.registry,
                     events_topic=topics.events, health=health)  # fmt: skip
+    if built.assets is not None:
+        faust_app.serve_assets(declared, built.assets, health)
     return declared, built
 
 
@@ -192,8 +211,8 @@ def worker_topics(declared: Declared, settings: WorkerSettings) -> list[TopicSpe
     changelog is created by Faust during start-up (the assignor would miss it).
     """
     topics, partitions = settings.topics, settings.partitions
-    names = [topics.events, topics.ticks(settings.app_id), topics.alerts, topics.outcomes,
-             topics.dead_letter]  # fmt: skip
+    names = [topics.events, topics.ticks(settings.app_id), assets_topic(settings.app_id),
+             topics.alerts, topics.outcomes, topics.dead_letter]  # fmt: skip
     base = {}
     if settings.min_insync_replicas is not None:
         base["min.insync.replicas"] = str(settings.min_insync_replicas)

@@ -11,12 +11,13 @@ from slamon.worker.settings import Topics, WorkerSettings
 SETTINGS = WorkerSettings(app_id="wiring", store="memory://", topics=Topics(events="in"))
 
 
-def test_the_app_has_one_agent_the_ticket_and_board_tables_and_only_our_pages() -> None:
-    """One agent (it alone writes the table), three tables, the pages slamon serves."""
+def test_the_app_has_two_agents_the_ticket_asset_and_board_tables_and_only_our_pages() -> None:
+    """Two agents (the ticket agent alone writes the ticket table, the asset agent the asset
+    table), four tables, the pages slamon serves."""
     declared, _ = build_worker(SETTINGS, small_policy(), clock=ManualClock(instant(0)))
     app = declared.app
-    assert len(app.agents) == 1
-    assert set(app.tables) == {"tickets", "board-1m", "board-1h"}
+    assert len(app.agents) == 2
+    assert set(app.tables) == {"tickets", "assets", "board-1m", "board-1h"}
     assert set(app.web.views) == {
         "/metrics",
         "/healthz",
@@ -25,6 +26,8 @@ def test_the_app_has_one_agent_the_ticket_and_board_tables_and_only_our_pages() 
     }
     assert declared.changelog == "wiring-tickets-changelog"
     assert set(declared.source.topics) == {"in", "wiring-ticks"}
+    assert set(declared.assets.topics) == {"wiring-assets"}
+    assert declared.asset_changelog == "wiring-assets-changelog"
 
 
 def test_one_injected_clock_drives_the_service_and_the_live_board() -> None:
@@ -53,7 +56,7 @@ def test_every_table_gets_the_small_rocksdb_buffers() -> None:
 
     declared, _ = build_worker(SETTINGS, small_policy(), clock=ManualClock(instant(0)))
     assert {name: t.options for name, t in declared.app.tables.items()} == dict.fromkeys(
-        ["tickets", "board-1m", "board-1h"], ROCKSDB_OPTIONS
+        ["tickets", "assets", "board-1m", "board-1h"], ROCKSDB_OPTIONS
     )
 
 
@@ -66,7 +69,7 @@ def test_only_the_input_topics_are_acked_so_faust_watches_them_alone_for_stalls(
     declared, _ = build_worker(SETTINGS, small_policy(), clock=ManualClock(instant(0)))
     assert declared.source.acks is True
     changelogs = {t.name: t.changelog_topic for t in declared.app.tables.values()}
-    assert set(changelogs) == {"tickets", "board-1m", "board-1h"}
+    assert set(changelogs) == {"tickets", "assets", "board-1m", "board-1h"}
     assert {name: topic.acks for name, topic in changelogs.items()} == dict.fromkeys(
         changelogs, False
     )

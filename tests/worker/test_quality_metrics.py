@@ -63,7 +63,7 @@ async def test_csat_by_category_agrees_with_replay_and_keeps_labels_bounded() ->
     assert h.metric("slamon_csat_category_score_sum", {"product_category": "none"}) == 10
     assert h.metric("slamon_csat_category_score_sum", {"product_category": "drone"}) is None
     text = generate_latest(h.registry).decode()
-    for label in ("asset", "technician", "drone", '"X"'):
+    for label in ("asset_id", 'asset="', "technician", "drone", '"X"', '"Y"'):
         assert label not in text
 
 

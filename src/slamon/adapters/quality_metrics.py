@@ -19,6 +19,9 @@ FTF_VALUES = {True: "yes", False: "no", None: "unknown"}
 # of a mask for TICKET_STATES[i]. Each is a subset of "ticket" (created, not cancelled).
 TICKET_STATES = ("ticket", "resolved", "resolved_within_target", "complained",
                  "complaints_resolved")  # fmt: skip
+# The states of resolved tickets with an asset, counted by the asset agent (worker/assets.py):
+# bit i of its masks for ASSET_STATES[i]; "repeat_failure" is within "resolved_with_asset".
+ASSET_STATES = ("resolved_with_asset", "repeat_failure")
 _RESOLUTION_BIT = 1 << SLAS.index("resolution")  # in Ticket.standing
 TicketState = tuple[str, str, str, int]  # (priority, service, region label, mask)
 _STATES_OF = tuple(
@@ -133,6 +136,28 @@ class QualityMetrics:
             if counts is not left:  # both series exist: entered - left needs no "or"
                 left.setdefault(key, 0)
 
+    def move_asset_states(self, old: TicketState | None, new: TicketState | None) -> None:
+        """Count a ticket's move between :data:`ASSET_STATES` (masks over them), from ``old``
+        to ``new`` (None or mask 0: in none); labels as in :meth:`track`."""
+        if old == new:
+            return
+        if old is not None and new is not None and old[:3] == new[:3]:
+            self._count_asset(self.states_left, old, old[3] & ~new[3])
+            self._count_asset(self.states_entered, new, new[3] & ~old[3])
+            return
+        if old is not None:
+            self._count_asset(self.states_left, old, old[3])
+        if new is not None:
+            self._count_asset(self.states_entered, new, new[3])
+
+    def _count_asset(self, counts: dict[tuple[str, str, str, str], int], at: TicketState,
+                     mask: int) -> None:  # fmt: skip
+        for index, state in enumerate(ASSET_STATES):
+            if mask & (1 << index):
+                key = (state, at[0], at[1], at[2])
+                counts[key] = counts.get(key, 0) + 1
+                self.states_left.setdefault(key, 0)
+
     def hold(self, ticket: Ticket) -> None:
         """Take a restored ticket's states as already counted (by this worker before a
         restart, or by the partition's previous owner): no counter moves."""
@@ -186,7 +211,8 @@ class QualityMetrics:
         yield by_category
         labels = ["state", *where]
         entered = ("Tickets entering a quality state (ticket, resolved, resolved_within_target, "
-                   "complained, complaints_resolved).")  # fmt: skip
+                   "complained, complaints_resolved, resolved_with_asset, "
+                   "repeat_failure).")  # fmt: skip
         left = "Tickets leaving a quality state; entered - left is the number of tickets in it."
         for name, text, counts in (
             ("slamon_quality_tickets_entered", entered, self.states_entered),

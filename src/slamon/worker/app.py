@@ -29,6 +29,7 @@ from slamon.adapters.private_api import (
     set_current_event,
     without_builtin_pages,
 )
+from slamon.worker.assets import AssetService, assets_topic
 from slamon.worker.board import LiveBoard
 from slamon.worker.health import PROBE_EVERY_S, PROBE_TIMEOUT_S, Health
 from slamon.worker.service import SlaService
@@ -36,6 +37,7 @@ from slamon.worker.settings import WorkerSettings
 from slamon.worker.watchdog import CHECK_EVERY_S as WATCHDOG_EVERY_S
 
 TABLE_NAME = "tickets"
+ASSET_TABLE_NAME = "assets"  # per asset id: its tickets (worker/assets.py)
 # Small memtables and caches per partition DB: the engine already holds every open
 # ticket in memory; rocksdb is for durability and recovery, not for reads.
 ROCKSDB_OPTIONS = {
@@ -61,6 +63,9 @@ class Declared:
     table: faust.Table[bytes, bytes]
     changelog: str
     board: LiveBoard
+    assets: faust.TopicT  # the repartition by asset id, read by the asset agent
+    asset_table: faust.Table[bytes, bytes]
+    asset_changelog: str
 
 
 def declare(settings: WorkerSettings, clock: Callable[[], int]) -> Declared:
@@ -115,7 +120,28 @@ def declare(settings: WorkerSettings, clock: Callable[[], int]) -> Declared:
     # the board's tables too: Faust's rocksdb defaults (64 MiB write buffers, a 2 GiB block
     # cache per partition database) made most of a soak worker's RSS growth
     board = LiveBoard(app, partitions, clock, ROCKSDB_OPTIONS)
-    return Declared(app, source, table, changelog.get_topic_name(), board)
+    assets, asset_table, asset_changelog = _declare_assets(app, settings)
+    return Declared(app, source, table, changelog.get_topic_name(), board, assets, asset_table,
+                    asset_changelog)  # fmt: skip
+
+
+def _declare_assets(
+    app: faust.App, settings: WorkerSettings
+) -> tuple[faust.TopicT, faust.Table[bytes, bytes], str]:
+    """The assets topic and the asset table: raw, as the ticket table (same partitions, so
+    partition p of each goes with partition p of the input)."""
+    raw: dict[str, Any] = {"key_serializer": "raw", "value_serializer": "raw"}
+    partitions = settings.partitions
+    topic = app.topic(assets_topic(settings.app_id), partitions=partitions, internal=True, **raw)
+    changelog = app.topic(
+        f"{settings.app_id}-{ASSET_TABLE_NAME}-changelog", partitions=partitions,
+        compacting=True, deleting=False, internal=True, acks=False, **raw,
+    )  # fmt: skip
+    declared = app.Table(ASSET_TABLE_NAME, partitions=partitions, changelog_topic=changelog,
+                         options=ROCKSDB_OPTIONS)  # fmt: skip
+    table = cast("faust.Table[bytes, bytes]", declared)
+    table.key_serializer = table.value_serializer = "raw"
+    return topic, table, changelog.get_topic_name()
 
 
 class TicketTable(MutableMapping[bytes, bytes]):
@@ -236,6 +262,23 @@ def serve(
 
     service.inputs.consumer = FaustInputs(app, events_topic)  # skipped records: read again
     _pages(app, health, registry, service)
+
+
+def serve_assets(declared: Declared, assets: AssetService, health: Health) -> None:
+    """The second agent: the assets topic into the asset table and the repeat counts."""
+
+    @declared.app.agent(declared.assets, concurrency=1)  # it writes the asset table
+    async def repeat_failures(stream: faust.StreamT[bytes]) -> None:
+        try:
+            async for events in stream.take_events(CHUNK, within=CHUNK_WAIT_S):  # type: ignore[attr-defined]
+                for event in events:
+                    set_current_event(event)  # the table store reads it
+                    await assets.handle(event.message)
+                await assets.flush()
+        except Exception as exc:
+            if health.agent_crashed(exc):
+                _exit_for_restart()
+            raise
 
 
 def _exit_for_restart() -> None:

@@ -28,6 +28,7 @@ from slamon.core.explain import explain
 from slamon.core.live import LiveEngine, Rejected, Snapshot
 from slamon.core.text import clip
 from slamon.core.timefmt import NS_PER_S, format_rfc3339
+from slamon.worker.assets import AssetFeed
 from slamon.worker.deadletter import dead_letter
 from slamon.worker.inputs import InputPositions
 from slamon.worker.oncall import Oncall
@@ -48,6 +49,8 @@ MAX_REASON_CHARS = 300
 
 class SlaService:
     """Feeds records to the engine, runs its clock, and keeps the table in step."""
+
+    assets: AssetFeed | None = None  # set by the composition root when it repartitions
 
     def __init__(
         self,
@@ -128,6 +131,8 @@ class SlaService:
         if ticket is not None:
             self.metrics.track(ticket)  # its quality states (a late event may refold it)
             self._store(event.ticket_id.encode(), record.partition, ticket)
+            if self.assets is not None:  # the repartition by asset (worker/assets.py)
+                await self.assets.changed(ticket, event)
             if self.oncall is not None:
                 self.oncall.changed(ticket, now)
         if self.board is not None:
