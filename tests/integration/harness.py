@@ -101,6 +101,7 @@ class Deployment:
     partitions: int = 4
     app_id: str = field(default_factory=lambda: f"t{uuid.uuid4().hex[:10]}")
     workers: list[Worker] = field(default_factory=list)
+    extra_args: list[str] = field(default_factory=list)  # more `slamon worker` options
 
     def topic(self, name: str) -> str:
         return f"{self.app_id}.{name}"
@@ -119,6 +120,7 @@ class Deployment:
         ]  # fmt: skip
         if self.policy is not None:
             args += ["--policy", str(self.policy)]
+        args += self.extra_args
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         worker = Worker(args, env, port, self.tmp / f"worker-{index}.log")
         self.workers.append(worker)

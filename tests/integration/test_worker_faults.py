@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import subprocess
 import threading
 import time
 import urllib.error
@@ -39,6 +40,7 @@ from slamon.core.policy import SlaPolicy
 from slamon.core.timefmt import NS_PER_S, format_rfc3339, parse_rfc3339
 from slamon.policies import load_policy_or_default
 from slamon.replay import replay
+from slamon.worker.app import CRASH_LOOP_EXIT_CODE
 from tests.integration.harness import (
     Deployment,
     FreshBroker,
@@ -53,6 +55,7 @@ pytestmark = pytest.mark.faults
 S = NS_PER_S
 LAST_DEADLINE_S = 10  # the latest deadline of a wave after its creation (P2 resolution)
 PUBLISH_TIMEOUT_S = 150.0  # a background publisher gives up after this long
+RECOVERY_STALL_LIMIT_S = 20.0
 SETTLE_TIMEOUT_S = 60.0  # the worker reaches replay's results within this after the end
 
 
@@ -283,11 +286,22 @@ def settle_and_compare(stream: Stream, policy: SlaPolicy) -> Agreement:
     expected_ids = {a.id for a in expected.alerts}
     deployment = stream.deployment
 
+    missing: dict[str, list[str]] = {}
+
     def complete() -> bool:
         seen = {a["id"] for a in _alerts(deployment)}
-        return expected_ids <= seen and set(settled) <= set(_last_outcomes(deployment))
+        outcomes = set(_last_outcomes(deployment))
+        missing["alerts"] = sorted(f"{a.type} {a.ticket_id} {a.sla}" for a in expected.alerts
+                                   if a.id not in seen)  # fmt: skip
+        missing["outcomes"] = sorted(f"{t} {sla}" for t, sla in set(settled) - outcomes)
+        return not missing["alerts"] and not missing["outcomes"]
 
-    wait_until(complete, SETTLE_TIMEOUT_S, "every alert and outcome replay has")
+    deadline = time.monotonic() + SETTLE_TIMEOUT_S
+    while not complete():
+        if time.monotonic() > deadline:  # name what is missing: the first thing to look at
+            pytest.fail(f"after {SETTLE_TIMEOUT_S}s the workers still lack what replay has: "
+                        f"{missing}")  # fmt: skip
+        time.sleep(0.25)
     time.sleep(1.0)  # anything extra the worker might still emit
     last = _last_outcomes(deployment)
     assert set(last) == set(settled), {
@@ -382,6 +396,29 @@ def report(what: str, **facts: object) -> str:
     return line
 
 
+class Supervisor(threading.Thread):
+    """An orchestrator's restart policy: a worker that exits with code 70 (it gave up:
+    a crash loop, a recovery without progress) is started again, as Kubernetes would."""
+
+    def __init__(self, worker: Worker) -> None:
+        super().__init__(daemon=True)
+        self.worker, self.restarts, self._done = worker, 0, threading.Event()
+
+    def run(self) -> None:
+        while not self._done.wait(0.5):
+            proc = self.worker.proc
+            if proc is not None and proc.poll() == CRASH_LOOP_EXIT_CODE:
+                self.restarts += 1
+                report("worker exited 70 and was restarted", restarts=self.restarts)
+                with self.worker.log_path.open("ab") as log:
+                    self.worker.proc = subprocess.Popen(self.worker.args, env=self.worker.env,
+                                                        stdout=log, stderr=log)  # fmt: skip
+
+    def close(self) -> None:
+        self._done.set()
+        self.join(timeout=5)
+
+
 # -- fixtures -------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FreshBroker]:
@@ -397,6 +434,8 @@ def faulty(broker: FreshBroker, tmp_path: Path) -> Iterator[Deployment]:
     broker.start()  # a no-op when it runs: left down by a failed test, it comes back
     deploy = Deployment(broker.bootstrap, tmp_path, partitions=2)
     deploy.policy = short_policy(tmp_path)
+    # a recovery stuck after the broker's unclean restart ends the worker within the waits
+    deploy.extra_args = ["--recovery-stall-limit", f"{RECOVERY_STALL_LIMIT_S:.0f}s"]
     try:
         yield deploy
     finally:
@@ -538,6 +577,8 @@ def test_outputs_refused_by_a_dead_broker_never_ack_their_input(
 
     watch = Watch(second)
     watch.start()
+    supervisor = Supervisor(second)  # a stuck recovery ends it (exit 70): restart it
+    supervisor.start()
     try:
         broker.kill()  # 0.1 s before the breaches are due, as the last tickets come in
         killed, killed_ns = time.monotonic(), time.time_ns()
@@ -558,11 +599,16 @@ def test_outputs_refused_by_a_dead_broker_never_ack_their_input(
     assert lost_with_first, "the dead worker must have had unwritten alerts"
     after = time.time_ns() + S
     stream.publish(wave("rf-c", after, BEFORE))
-    agreement = settle_and_compare(stream, _policy(faulty))
+    try:
+        agreement = settle_and_compare(stream, _policy(faulty))
+    finally:
+        supervisor.close()
     assert lost_with_first <= {alert["id"] for alert in agreement.alert_list}
     report("broker killed mid-flush, then a worker", broker_down_s=round(up - killed, 1),
            takeover_after_up_s=round(back - up, 1), alerts_unwritten_by_dead=len(lost_with_first),
            alerts=agreement.alerts, duplicates=agreement.duplicates,
+           restarts_after_a_stuck_recovery=supervisor.restarts,
+           input_gaps_reread=second.metric("slamon_input_gaps_total", outcome="reread"),
            **watch.facts())  # fmt: skip
 
 
