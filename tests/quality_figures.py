@@ -18,6 +18,8 @@ FORMULAS = {
     "complaint_rate": ("complained", "ticket"),
     "complaint_resolution_rate": ("complaints_resolved", "complained"),
 }
+# the asset agent's (worker/assets.py): in figures(), apart, since a log may have no repeat
+REPEAT = {"repeat_failure_rate": ("repeat_failure", "resolved_with_asset")}
 
 
 def state_counts(*texts: str) -> dict[str, float]:
@@ -36,11 +38,11 @@ def state_counts(*texts: str) -> dict[str, float]:
 
 
 def figures(*texts: str) -> dict[str, float | None]:
-    """The four figures and ``tickets`` (a figure is None when its denominator is 0, as in
-    replay's report), over every worker's ``/metrics`` text."""
+    """The four figures, the repeat failure rate and ``tickets`` (a figure is None when its
+    denominator is 0, as in replay's report), over every worker's ``/metrics`` text."""
     counts = state_counts(*texts)
     out: dict[str, float | None] = {}
-    for name, (part, whole) in FORMULAS.items():
+    for name, (part, whole) in {**FORMULAS, **REPEAT}.items():
         denominator = counts.get(whole, 0.0)
         out[name] = counts.get(part, 0.0) / denominator if denominator else None
     out["tickets"] = counts.get("ticket", 0.0)
