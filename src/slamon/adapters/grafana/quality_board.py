@@ -22,6 +22,7 @@ from slamon.adapters.grafana.queries import (
     ratio,
     summed,
 )
+from slamon.core.durations import format_duration
 from slamon.core.policy import SlaPolicy
 
 RESOLUTIONS = "slamon_resolutions_total"
@@ -48,13 +49,14 @@ def _tickets_in(state: str) -> str:  # net tickets into a quality state over the
     return f"({entered}\n - {left})"
 
 
-def _by_tickets(title: str, part: str, whole: str, what: str, steps: Json) -> Json:
+def _by_tickets(title: str, part: str, whole: str, what: str, steps: Json, *,
+                width: int = 5) -> Json:  # fmt: skip
     return panel("stat", title,
                  f"{what}, over the tickets that entered minus left each quality state "
                  "during the board's time range; replay's figure when the range covers "
                  "the workers' whole history (docs/metrics.md, \"Tickets by quality state\").",
                  [Query(ratio(_tickets_in(part), _tickets_in(whole)), title, instant=True)],
-                 unit="percentunit", width=6, maximum=1, steps=steps)  # fmt: skip
+                 unit="percentunit", width=width, maximum=1, steps=steps)  # fmt: skip
 
 
 def _repairs_rows() -> list[Json]:
@@ -138,7 +140,8 @@ def _complaints_and_category_rows(policy: SlaPolicy) -> list[Json]:
     ]  # fmt: skip
 
 
-def _ticket_figures_rows() -> list[Json]:
+def _ticket_figures_rows(policy: SlaPolicy) -> list[Json]:
+    window = format_duration(policy.quality.repeat_window_ns)
     return [
         row("Ticket figures (replay's report)"),
         _by_tickets("Repair rate (tickets)", "resolved", "ticket",
@@ -153,6 +156,12 @@ def _ticket_figures_rows() -> list[Json]:
         _by_tickets("Complaint resolution rate (tickets)", "complaints_resolved", "complained",
                     "Tickets whose complaints are all resolved / tickets with a complaint",
                     thresholds(("red", None), ("orange", 0.75), ("green", 0.9))),
+        _by_tickets("Repeat failure rate (tickets)", "repeat_failure", "resolved_with_asset",
+                    "Resolved tickets with an asset for which another ticket of the same asset "
+                    f"was created within the repeat window ({window}) after the resolution / "
+                    "resolved tickets with an asset (the standard's 故障率, for which it gives "
+                    "no figure: green below 5%, red from 10%, as the reopen rate)",
+                    thresholds(("green", None), ("orange", 0.05), ("red", 0.1)), width=4),
     ]  # fmt: skip
 
 
@@ -177,7 +186,7 @@ def quality(policy: SlaPolicy) -> Json:
         *_repairs_rows(),
         *_satisfaction_rows(),
         *_complaints_and_category_rows(policy),
-        *_ticket_figures_rows(),
+        *_ticket_figures_rows(policy),
         *_completion_within_sla_rows(),
     ]
     return dashboard("slamon-quality", "slamon / Quality",
