@@ -267,14 +267,18 @@ class WeeklyCalendar:
         if not self._safe_lo <= start < self._safe_hi:
             self._cover(start)
         total = self._before(start) + need
-        i = self._grow_until(total, strictly=False)
+        i = bisect_left(self._cum_end, total)
+        if i == len(self._cum_end):  # past the built windows
+            i = self._grow_until(total, strictly=False)
         return self._starts[i] + (total - self._cum[i])
 
     def locate(self, start: int, need: int) -> int:
         if not self._safe_lo <= start < self._safe_hi:
             self._cover(start)
-        total = self._before(start) + max(need, 0)
-        i = self._grow_until(total, strictly=True)
+        total = self._before(start) + (need if need > 0 else 0)
+        i = bisect_right(self._cum_end, total)
+        if i == len(self._cum_end):
+            i = self._grow_until(total, strictly=True)
         return self._starts[i] + max(0, total - self._cum[i])
 
     def open_spans(self, start: int, end: int) -> list[tuple[int, int]]:

@@ -56,6 +56,8 @@ def reach(spans: Spans, since: int | None, calendar: Calendar, need: int) -> int
     """First instant at which elapsed reaches ``need`` (None if it never will)."""
     if calendar is ALWAYS_OPEN:
         return _wall(spans, since, need, False)
+    if not spans:  # a clock that never stopped yet: the common case, no loop to set up
+        return calendar.reach(since, need) if since is not None else None
     acc = 0
     for i in range(0, len(spans), 2):
         start = spans[i]
@@ -76,6 +78,8 @@ def exceed(spans: Spans, since: int | None, calendar: Calendar, need: int) -> in
     """
     if calendar is ALWAYS_OPEN:
         return _wall(spans, since, need, True)
+    if not spans:
+        return calendar.locate(since, need) if since is not None else None
     acc = 0
     for i in range(0, len(spans), 2):
         start = spans[i]
