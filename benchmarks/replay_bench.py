@@ -11,12 +11,18 @@ then times, for each:
   replay     : slamon.replay.replay() in-process (validation, dedupe, sort, engine, report)
   cli        : `slamon replay FILE --report /dev/null` end to end (process start included)
 and prints events/s and the replay / parse-only ratio. Best of --repeat runs.
+
+--mypyc adds a pass: the same replay with slamon.core's replay modules compiled by mypyc, in a
+copy of the package in a temporary directory (the installed package is not touched); it checks
+that the compiled replay gives the same report, alerts and outcomes (SHA-1) as the pure one.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -26,12 +32,35 @@ from pathlib import Path
 
 import orjson
 
+import slamon
 from slamon.core.timefmt import parse_rfc3339
 from slamon.policies import load_policy_or_default
 from slamon.replay import replay
 from slamon.simulate import generate_log
 
 STORM_START = "2026-11-02T08:00:00Z"  # a Monday morning: the office calendar is open
+# the slamon.core modules a replay runs through, compiled for --mypyc
+COMPILED = ("timefmt", "text", "durations", "events", "calendars", "clocks", "tickets",
+            "decisions", "engine", "replay", "aggregates", "policy_fields", "terms",
+            "policy")  # fmt: skip
+# run in a child process with the compiled copy first on sys.path: prints best seconds, SHA-1
+TIMED_REPLAY = """
+import sys, time
+from pathlib import Path
+sys.path.insert(0, sys.argv[3])
+import slamon.core.engine
+from replay_bench import digest
+from slamon.policies import load_policy_or_default
+from slamon.replay import replay
+assert slamon.core.engine.__file__.endswith(".so"), slamon.core.engine.__file__
+lines, policy = Path(sys.argv[1]).read_bytes().splitlines(), load_policy_or_default(None)
+times = []
+for _ in range(int(sys.argv[2])):
+    start = time.perf_counter()
+    result = replay(lines, policy)
+    times.append(time.perf_counter() - start)
+print(min(times), digest(result))
+"""
 
 
 def write_log(path: Path, events: int) -> int:
@@ -84,6 +113,37 @@ def parse_3339(lines: list[bytes]) -> int:
     return ok
 
 
+def digest(result: object) -> str:
+    """SHA-1 of a replay's report, alerts and outcomes: equal digests, equal output."""
+    report = orjson.dumps(result.report(), option=orjson.OPT_SORT_KEYS)  # type: ignore[attr-defined]
+    rest = repr((result.alerts, result.outcomes)).encode()  # type: ignore[attr-defined]
+    return hashlib.sha1(report + rest).hexdigest()
+
+
+def build_mypyc(tmp: Path) -> Path:
+    """A copy of the slamon package in ``tmp`` with :data:`COMPILED` built by mypyc."""
+    root = tmp / "mypyc"
+    ignore = shutil.ignore_patterns("*.so", "__pycache__")
+    shutil.copytree(Path(slamon.__file__).parent, root / "slamon", ignore=ignore)
+    mypyc = Path(sys.executable).with_name("mypyc")
+    modules = [f"slamon/core/{name}.py" for name in COMPILED]
+    start = time.perf_counter()
+    subprocess.run([str(mypyc), *modules], cwd=root, check=True, capture_output=True)
+    took = time.perf_counter() - start
+    print(f"mypyc: {len(modules)} modules of slamon.core built in {took:.0f} s")
+    return root
+
+
+def compiled_replay(root: Path, path: Path, repeat: int) -> tuple[float, str]:
+    """Best replay time over ``repeat`` runs with the compiled copy, and its digest."""
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    here = str(Path(__file__).parent)
+    cmd = [sys.executable, "-c", TIMED_REPLAY, str(path), str(repeat), here]
+    out = subprocess.run(cmd, env=env, check=True, capture_output=True, text=True).stdout
+    seconds, sha = out.split()
+    return float(seconds), sha
+
+
 def best(fn: object, repeat: int) -> float:
     times = []
     for _ in range(repeat):
@@ -93,7 +153,7 @@ def best(fn: object, repeat: int) -> float:
     return min(times)
 
 
-def bench(name: str, path: Path, n: int, repeat: int) -> None:
+def bench(name: str, path: Path, n: int, repeat: int, compiled: Path | None = None) -> None:
     policy = load_policy_or_default(None)
     lines = path.read_bytes().splitlines()
     t_parse = best(lambda: parse_only(lines), repeat)
@@ -105,12 +165,19 @@ def bench(name: str, path: Path, n: int, repeat: int) -> None:
     result = replay(lines, policy)
     print(f"{name} log: {n} lines, {result.processed} processed, {len(result.invalid)} invalid, "
           f"{result.duplicates} duplicates, {len(result.alerts)} alerts")  # fmt: skip
-    passes = (("parse-only", t_parse), ("parse-3339", t_3339), ("replay", t_replay),
-              ("cli", t_cli))  # fmt: skip
+    passes = [("parse-only", t_parse), ("parse-3339", t_3339), ("replay", t_replay),
+              ("cli", t_cli)]  # fmt: skip
+    if compiled is not None:
+        t_mypyc, sha = compiled_replay(compiled, path, repeat)
+        passes.append(("mypyc", t_mypyc))
     for label, seconds in passes:
         print(f"  {label:10} {seconds:7.3f} s  {n / seconds:10,.0f} events/s")
     print(f"  ratio replay / parse-only: {t_replay / t_parse:.2f}x")
     print(f"  ratio cli / parse-only:    {t_cli / t_parse:.2f}x")
+    if compiled is not None:
+        print(f"  ratio mypyc / parse-only:  {t_mypyc / t_parse:.2f}x")
+        same = "the same as" if sha == digest(result) else "DIFFERENT from"
+        print(f"  mypyc's report, alerts and outcomes: {same} the pure replay's (SHA-1)")
 
 
 def main() -> None:
@@ -118,14 +185,16 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=200_000, help="lines of the messy log")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--log", choices=("messy", "storm", "both"), default="both")
+    parser.add_argument("--mypyc", action="store_true", help="also replay with mypyc-built core")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
+        compiled = build_mypyc(Path(tmp)) if args.mypyc else None
         if args.log in ("messy", "both"):
             path = Path(tmp) / "messy.jsonl"
-            bench("messy", path, write_log(path, args.events), args.repeat)
+            bench("messy", path, write_log(path, args.events), args.repeat, compiled)
         if args.log in ("storm", "both"):
             path = Path(tmp) / "storm.jsonl"
-            bench("storm", path, write_storm(path), args.repeat)
+            bench("storm", path, write_storm(path), args.repeat, compiled)
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from operator import truediv
 
 from slamon.core.text import excerpt
 
@@ -142,4 +143,6 @@ def format_rfc3339(ns: int) -> str:
 
 def ns_to_seconds(ns: int) -> float:
     """Nanoseconds as float seconds (exact to well below a millisecond for SLA-sized values)."""
-    return ns / NS_PER_S
+    # truediv, not `/`: CPython's correctly rounded int division also when mypyc compiles
+    # this module (its int `/` goes through doubles: another last digit past 2**53 ns)
+    return truediv(ns, NS_PER_S)
