@@ -158,5 +158,12 @@ async def test_the_committed_offset_and_the_seek_the_input_check_uses() -> None:
     await inputs.seek(3, 12)
     assert sought == [(TP("events", 3), 12)]
     assert consumer._read_offset[TP("events", 3)] == 12
+    consumer.highwater = lambda tp: {TP("events", 3): 9}[tp]  # the driver's answer
+    assert inputs.highwater(3) == 9
+    assert inputs.highwater(4) is None  # not assigned: unknown, never an error
+    assert list(inspect.signature(faust.transport.consumer.Consumer.highwater).parameters) == [
+        "self",
+        "tp",
+    ]
     init = inspect.getsource(faust.transport.consumer.Consumer.__init__)
     assert "self._committed_offset = defaultdict" in init

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import structlog.testing
 
-from slamon.worker.inputs import MAX_ATTEMPTS, InputPositions
+from slamon.worker.inputs import MAX_ATTEMPTS, STUCK_NS, TAIL_ATTEMPTS, InputPositions
 
 
 class FakeConsumer:
@@ -13,7 +13,11 @@ class FakeConsumer:
 
     def __init__(self, committed: dict[int, int] | None = None) -> None:
         self.committed_offsets = committed or {}
+        self.highwaters: dict[int, int] = {}
         self.seeks: list[tuple[int, int]] = []
+
+    def highwater(self, partition: int) -> int | None:
+        return self.highwaters.get(partition)
 
     def committed(self, partition: int) -> int | None:
         return self.committed_offsets.get(partition)
@@ -115,3 +119,54 @@ async def test_without_a_committed_offset_or_a_consumer_every_record_is_handled(
     off = InputPositions(lambda _: None)
     assert await _feed(off, [1, 5, 9]) == [1, 5, 9]
     assert consumer.seeks == []
+
+
+@pytest.mark.asyncio
+async def test_records_dropped_at_the_end_of_a_partition_are_read_again() -> None:
+    """0..5 handled, the broker has 7 (record 6 never came, nothing after it): once the
+    partition has not moved for STUCK_NS, back to 6; then 6 comes and is handled."""
+    positions, consumer, counted = _positions({0: 0})
+    assert await _feed(positions, [0, 1, 2, 3, 4, 5]) == [0, 1, 2, 3, 4, 5]
+    consumer.highwaters[0] = 7
+    now = 1_000
+    await positions.resume_stuck(now)  # first look: the count starts
+    await positions.resume_stuck(now + STUCK_NS - 1)
+    assert consumer.seeks == []
+    await positions.resume_stuck(now + STUCK_NS)
+    assert consumer.seeks == [(0, 6)]
+    assert counted == ["reread"]
+    assert await _feed(positions, [6]) == [6]
+    await positions.resume_stuck(now + 3 * STUCK_NS)  # caught up: nothing more
+    assert consumer.seeks == [(0, 6)]
+
+
+@pytest.mark.asyncio
+async def test_a_moving_or_caught_up_partition_is_never_read_again() -> None:
+    """Records keep coming (a backlog) or none wait at the broker: no seek, however long."""
+    positions, consumer, _ = _positions({0: 0, 1: 0})
+    consumer.highwaters = {0: 1_000, 1: 3}
+    now = 0
+    for offset in range(30):  # partition 0 moves every tick; partition 1 is at its end
+        await positions.admit(0, offset)
+        if offset < 3:
+            await positions.admit(1, offset)
+        await positions.resume_stuck(now)
+        now += STUCK_NS // 2
+    assert consumer.seeks == []
+
+
+@pytest.mark.asyncio
+async def test_an_end_that_never_comes_is_accepted_after_the_tries_until_it_moves() -> None:
+    """A transaction marker at the end: TAIL_ATTEMPTS - 1 re-reads, then accepted (no more
+    seeks while nothing changes); a new record past it resumes the normal check."""
+    positions, consumer, counted = _positions({0: 0})
+    assert await _feed(positions, [0, 1]) == [0, 1]
+    consumer.highwaters[0] = 3  # offset 2 is a marker: never delivered
+    now = 0
+    for _ in range(TAIL_ATTEMPTS + 3):
+        await positions.resume_stuck(now)
+        now += STUCK_NS
+    assert consumer.seeks == [(0, 2)] * (TAIL_ATTEMPTS - 1)
+    assert counted == ["reread"] * (TAIL_ATTEMPTS - 1) + ["accepted"]
+    assert await _feed(positions, [3]) == []  # past the marker: a gap, read again once
+    assert await _feed(positions, [3]) == [3]  # ... and the same again: accepted

@@ -113,6 +113,12 @@ class FaustInputs:
     async def seek(self, partition: int, offset: int) -> None:
         await self.app.consumer.seek(TP(self.topic, partition), offset)
 
+    def highwater(self, partition: int) -> int | None:
+        try:
+            return int(self.app.consumer.highwater(TP(self.topic, partition)))
+        except Exception:  # not assigned or not fetched yet: unknown
+            return None
+
 
 async def broker_answers(app: faust.App, timeout_s: float) -> bool:
     """Whether the cluster answers a metadata request within ``timeout_s``.

@@ -12,6 +12,11 @@ until the gap is read are skipped, to come again in order.
 A gap that comes back the same after a re-read is real (transaction markers, a
 compacted or expired log segment) and is accepted; so is one still there after
 ``MAX_ATTEMPTS`` re-reads. Either is logged and counted.
+
+Records dropped at the end of a partition show no gap: nothing comes after them. So
+a partition whose next offset has not moved for ``STUCK_NS`` while the broker holds
+records past it is read again from there too (and accepted as a real gap after
+``TAIL_ATTEMPTS`` tries with nothing new: a transaction marker at the end).
 """
 
 from __future__ import annotations
@@ -25,6 +30,8 @@ import structlog
 log = structlog.get_logger("slamon.worker")
 
 MAX_ATTEMPTS = 5
+STUCK_NS = 10 * 1_000_000_000  # no progress this long with records waiting: read again
+TAIL_ATTEMPTS = 3  # the third time the same tail is stuck, it is accepted
 
 
 class Consumer(Protocol):
@@ -35,6 +42,9 @@ class Consumer(Protocol):
 
     async def seek(self, partition: int, offset: int) -> None:
         """Read the partition again from ``offset``."""
+
+    def highwater(self, partition: int) -> int | None:
+        """The offset after the partition's last record, as last fetched (None: unknown)."""
 
 
 @dataclass
@@ -53,12 +63,14 @@ class InputPositions:
         self.consumer = consumer  # None: nothing to seek with, the check is off
         self.expected: dict[int, int] = {}  # partition -> next offset to handle
         self._rereads: dict[int, _Reread] = {}
+        self._still: dict[int, tuple[int, int]] = {}  # partition -> (next offset, since ns)
+        self._tails: dict[int, tuple[int, int, int]] = {}  # -> (next, highwater, attempts)
 
     def forget(self, partitions: set[int]) -> None:
         """Partitions revoked: their offsets start again from the committed one."""
         for partition in partitions:
-            self.expected.pop(partition, None)
-            self._rereads.pop(partition, None)
+            for state in (self.expected, self._rereads, self._still, self._tails):
+                state.pop(partition, None)
 
     async def admit(self, partition: int, offset: int) -> bool:
         """True: handle this record now. False: skip it; it comes again after the gap."""
@@ -101,6 +113,34 @@ class InputPositions:
         reread.first_after = reread.last = offset
         await self._read_again(partition, reread.start, offset, attempts=reread.attempts)
         return False
+
+    async def resume_stuck(self, now: int) -> None:
+        """Read again partitions whose records stopped short of the broker's highwater."""
+        if self.consumer is None:
+            return
+        for partition, expected in list(self.expected.items()):
+            still = self._still.get(partition)
+            if still is None or still[0] != expected:
+                self._still[partition] = (expected, now)
+                continue
+            high = self.consumer.highwater(partition)
+            if partition in self._rereads or high is None or high <= expected:
+                continue
+            if now - still[1] < STUCK_NS:
+                continue
+            tail = self._tails.get(partition)
+            attempts = tail[2] + 1 if tail is not None and tail[:2] == (expected, high) else 1
+            if attempts > TAIL_ATTEMPTS:
+                continue  # accepted, until the partition moves
+            self._tails[partition] = (expected, high, attempts)
+            self._still[partition] = (expected, now)  # give the re-read its time
+            if attempts == TAIL_ATTEMPTS:
+                self.count("accepted")
+                log.warning("input offsets at the end of a partition never came; accepted "
+                            "(a transaction marker?)", partition=partition,
+                            missing=f"{expected}..{high - 1}")  # fmt: skip
+                continue
+            await self._read_again(partition, expected, high, attempts=attempts)
 
     async def _read_again(self, partition: int, start: int, got: int, *, attempts: int) -> None:
         assert self.consumer is not None

@@ -247,6 +247,8 @@ class SlaService:
                         self.oncall.changed(ticket, now)
         await self._emit_outcomes(now)
         await self._persist_touched()
+        if self.ready:  # records the consumer dropped at a partition's end: read again
+            await self.inputs.resume_stuck(now)
         if now >= self._next_expiry:
             self._next_expiry = now + EXPIRY_EVERY_NS
             for ticket in self.engine.expire(now):
