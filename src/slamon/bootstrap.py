@@ -117,6 +117,7 @@ def build_service(
     if outputs.assets is not None and asset_table is not None:
         service.assets = AssetFeed(outputs.assets)
         assets = AssetService(service.metrics, asset_table, clock=clock, flush=outputs.flush,
+                              sweeps=outputs.assets,
                               window_ns=policy.quality.repeat_window_ns,
                               retention_ns=int(settings.retention_s * NS_PER_S))  # fmt: skip
     known = highwater or (lambda _partition: None)

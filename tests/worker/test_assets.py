@@ -52,7 +52,7 @@ class Harness:
 
 def asset_counts(h: Harness) -> tuple[float, float]:
     counts = state_counts(h.text())
-    return counts["resolved_with_asset"], counts["repeat_failure"]
+    return counts.get("resolved_with_asset", 0.0), counts.get("repeat_failure", 0.0)
 
 
 async def deliver(assets: AssetService, records: list[Record]) -> None:
@@ -188,3 +188,32 @@ async def test_only_changes_that_matter_to_the_rule_or_the_labels_are_sent() -> 
     log.add("survey.submitted", "A", at(2), {"score": 9})
     log.add("ticket.resolved", "A", at(3))
     assert len(await h.feed(log)) == 2
+
+
+@pytest.mark.asyncio
+async def test_a_sweep_drops_what_is_due_without_a_later_record_of_the_asset() -> None:
+    """No record for X after A's retention and window: the sweep sends one (to X's
+    partition), the agent drops A, X goes from the table; a new process rebuilds what is
+    due from the recovered table, for its partitions only."""
+    h = Harness(ns(60))
+    log = EventLog()
+    log.created("A", at(0), asset_id="X")
+    log.add("ticket.resolved", "A", at(10))
+    records = [Record("slamon-assets", 3, i, r.key, r.value) for i, r in
+               enumerate(await h.feed(log))]  # fmt: skip
+    await deliver(h.assets, records)
+    assert await h.assets.sweep() == 0  # nothing due yet
+    rebuilt = Harness(ns(60), asset_table=h.asset_table)
+    rebuilt.assets.on_recovered({0, 1})
+    assert rebuilt.assets.due == {}  # X is on partition 3
+    rebuilt.assets.on_recovered({3})
+    assert rebuilt.assets.due == h.assets.due
+    h.clock.now = ns(60) + 2 * HOUR
+    sent = len(h.assets_out.sent)
+    assert await h.assets.sweep() == 1
+    [sweep] = h.assets_out.sent[sent:]
+    assert (sweep.key, sweep.partition) == (b"X", 3)
+    await h.assets.handle(Record("slamon-assets", 3, 9, sweep.key, sweep.value))
+    assert h.asset_table == {}
+    assert h.assets.due == {}
+    assert asset_counts(h) == (1, 0)  # A keeps counting

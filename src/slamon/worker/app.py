@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 import faust
+import structlog
 from faust.types import TP
 from faust.web import Request, Response, View
 from prometheus_client import CollectorRegistry
@@ -29,12 +30,14 @@ from slamon.adapters.private_api import (
     set_current_event,
     without_builtin_pages,
 )
-from slamon.worker.assets import AssetService, assets_topic
+from slamon.worker.assets import SWEEP_EVERY_S, AssetService, assets_topic
 from slamon.worker.board import LiveBoard
 from slamon.worker.health import PROBE_EVERY_S, PROBE_TIMEOUT_S, Health
 from slamon.worker.service import SlaService
 from slamon.worker.settings import WorkerSettings
 from slamon.worker.watchdog import CHECK_EVERY_S as WATCHDOG_EVERY_S
+
+log = structlog.get_logger("slamon.worker")
 
 TABLE_NAME = "tickets"
 ASSET_TABLE_NAME = "assets"  # per asset id: its tickets (worker/assets.py)
@@ -279,6 +282,27 @@ def serve_assets(declared: Declared, assets: AssetService, health: Health) -> No
             if health.agent_crashed(exc):
                 _exit_for_restart()
             raise
+
+    app, topic = declared.app, declared.assets.get_topic_name()
+
+    @app.task  # type: ignore[untyped-decorator]
+    async def sweep_assets() -> None:  # entries past their retention, with no later record
+        while True:
+            await asyncio.sleep(SWEEP_EVERY_S)
+            try:
+                if await assets.sweep():
+                    await assets.flush()
+            except Exception:  # the next round tries again
+                log.exception("asset sweep failed")
+
+    @declared.asset_table.on_recover
+    async def assets_recovered() -> None:
+        assigned = app.assignor.assigned_actives()
+        assets.on_recovered({tp.partition for tp in assigned if tp.topic == topic})
+
+    @app.on_partitions_revoked.connect  # type: ignore[arg-type]
+    async def assets_revoked(_app: faust.App, revoked: set[TP], **_: Any) -> None:
+        assets.on_revoked({tp.partition for tp in revoked if tp.topic == topic})
 
 
 def _exit_for_restart() -> None:

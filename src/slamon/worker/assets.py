@@ -44,6 +44,8 @@ log = structlog.get_logger("slamon.worker.assets")
 # event of another type refolds the ticket, but changes none of these)
 ASSET_TYPES = frozenset((CREATED, RESOLVED, REOPENED, CANCELLED, PRIORITY_CHANGED, UPDATED))
 DROP_GRACE_NS = 600 * 10**9  # past the retention: the main agent has expired the ticket
+SWEEP = b"sweep"  # a record of the assets topic asking to drop what is due (no change)
+SWEEP_EVERY_S = 60.0
 
 # one ticket in an asset's table value: [events, created_at, resolved_at, resolved now,
 # cancelled, priority, service, region, final_since (wall clock), counted]; counted is
@@ -90,8 +92,13 @@ class AssetService:
         retention_ns: int,
         clock: Callable[[], int],
         flush: Callable[[], Awaitable[None]] | None = None,
+        sweeps: Sink | None = None,
     ) -> None:
         self._flush = flush
+        self.sweeps = sweeps  # the assets topic: sweep records, so the agent drops entries
+        # asset key -> (when an entry of it may be dropped, its partition): the assets of
+        # this worker's partitions with a final ticket (rebuilt from the table on recovery)
+        self.due: dict[bytes, tuple[int, int]] = {}
         self.metrics = metrics
         self.table = table
         self.window_ns = window_ns
@@ -101,54 +108,103 @@ class AssetService:
     async def handle(self, record: Record) -> None:
         """One record of the assets topic; a bad one is logged and skipped (internal)."""
         try:
-            self._apply(record.key or b"", orjson.loads(record.value or b""))
+            change = None if record.value == SWEEP else orjson.loads(record.value or b"")
+            self._apply(record.key or b"", change, record.partition)
         except Exception:  # one bad record must not stop the stream
             log.exception("asset record failed", partition=record.partition,
                           offset=record.offset)  # fmt: skip
+
+    async def sweep(self) -> int:
+        """Ask the agent to drop what is due, through a record per asset (tables are written
+        from a stream only); returns how many were sent."""
+        now, sent = self.clock(), 0
+        if self.sweeps is None:
+            return 0
+        for key, (at, partition) in list(self.due.items()):
+            if at <= now:
+                del self.due[key]  # back when the agent has applied the sweep, if still due
+                await self.sweeps.send(key=key, value=SWEEP, partition=partition)
+                sent += 1
+        return sent
+
+    def on_recovered(self, active: set[int]) -> None:
+        """The asset table is recovered: what is due, for the assets of ``active``."""
+        self.due = {}
+        for key, raw in list(self.table.items()):
+            try:
+                state = orjson.loads(raw)
+                if state.get("q") in active:
+                    self._schedule(key, state)
+            except Exception:  # one unreadable value must not stop the others
+                log.exception("asset state not read", asset=key.decode(errors="replace"))
+
+    def on_revoked(self, partitions: set[int]) -> None:
+        self.due = {k: due for k, due in self.due.items() if due[1] not in partitions}
 
     async def flush(self) -> None:
         """Hand the table's changelog records on (before the agent acks its chunk)."""
         if self._flush is not None:
             await self._flush()
 
-    def _apply(self, key: bytes, change: list[Any]) -> None:
-        ticket_id, events = str(change[0]), int(change[1])
+    def _apply(self, key: bytes, change: list[Any] | None, partition: int) -> None:
+        """A ticket's change (None: a sweep) into the asset's state, then drop and recount."""
         raw = self.table.get(key)
         state: dict[str, Any] = orjson.loads(raw) if raw is not None else {"t": {}, "p": []}
-        tickets: dict[str, list[Any]] = state["t"]
         now = self.clock()
-        entry = tickets.get(ticket_id)
-        if entry is not None and entry[N] > events:
+        if change is not None and not self._update(state["t"], change, now):
             return  # an older record of a ticket known from more events
-        final = bool(change[4]) or bool(change[5])
-        final_since = None
-        if final:
-            final_since = entry[FINAL_SINCE] if entry is not None and entry[FINAL_SINCE] else now
-        counted = entry[COUNTED] if entry is not None else None
-        tickets[ticket_id] = [*change[1:], final_since, counted]
+        state["q"] = partition
         self._drop_expired(state, now)
         self._recount(state)
         if state["t"]:
             self.table[key] = orjson.dumps(state)
-        elif raw is not None:
-            del self.table[key]
+            self._schedule(key, state)
+        else:
+            self.due.pop(key, None)
+            if raw is not None:
+                del self.table[key]
+
+    @staticmethod
+    def _update(tickets: dict[str, list[Any]], change: list[Any], now: int) -> bool:
+        ticket_id, events = str(change[0]), int(change[1])
+        entry = tickets.get(ticket_id)
+        if entry is not None and entry[N] > events:
+            return False
+        final_since = None
+        if change[4] or change[5]:  # resolved now, or cancelled
+            final_since = entry[FINAL_SINCE] if entry is not None and entry[FINAL_SINCE] else now
+        counted = entry[COUNTED] if entry is not None else None
+        tickets[ticket_id] = [*change[1:], final_since, counted]
+        return True
+
+    def _drop_at(self, entry: list[Any]) -> int | None:
+        """When :meth:`_drop_expired` drops the entry (None: not final)."""
+        since = entry[FINAL_SINCE]
+        if since is None:
+            return None
+        at = since + self.retention_ns + DROP_GRACE_NS
+        if not entry[IS_CANCELLED] and entry[RESOLVED_AT] is not None:
+            at = max(at, entry[RESOLVED_AT] + self.window_ns + 1)
+        return int(at)
+
+    def _schedule(self, key: bytes, state: dict[str, Any]) -> None:
+        times = [at for e in state["t"].values() if (at := self._drop_at(e)) is not None]
+        if times:
+            self.due[key] = (min(times), int(state["q"]))
+        else:
+            self.due.pop(key, None)
 
     def _drop_expired(self, state: dict[str, Any], now: int) -> None:
         """Forget tickets final for the retention whose window has passed (a cancelled one
         right after the retention); they keep counting in what they were last counted."""
         tickets: dict[str, list[Any]] = state["t"]
-        cutoff = now - self.retention_ns - DROP_GRACE_NS
         for ticket_id, entry in list(tickets.items()):
-            since = entry[FINAL_SINCE]
-            if since is None or since > cutoff:
+            at = self._drop_at(entry)
+            if at is None or at > now:
                 continue
-            resolved_at = entry[RESOLVED_AT]
-            if entry[IS_CANCELLED] or resolved_at is None:
-                del tickets[ticket_id]
-            elif resolved_at + self.window_ns < now:
-                del tickets[ticket_id]
-                if entry[CREATED_AT] is not None:
-                    state["p"].append(entry[CREATED_AT])
+            del tickets[ticket_id]
+            if not entry[IS_CANCELLED] and entry[CREATED_AT] is not None:
+                state["p"].append(entry[CREATED_AT])
         state["p"] = needed_past(state["p"], _rule_view(tickets), self.window_ns)
 
     def _recount(self, state: dict[str, Any]) -> None:
