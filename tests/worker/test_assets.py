@@ -204,9 +204,9 @@ async def test_a_sweep_drops_what_is_due_without_a_later_record_of_the_asset() -
     await deliver(h.assets, records)
     assert await h.assets.sweep() == 0  # nothing due yet
     rebuilt = Harness(ns(60), asset_table=h.asset_table)
-    rebuilt.assets.on_recovered({0, 1})
+    await rebuilt.assets.on_recovered({0, 1})
     assert rebuilt.assets.due == {}  # X is on partition 3
-    rebuilt.assets.on_recovered({3})
+    await rebuilt.assets.on_recovered({3})
     assert rebuilt.assets.due == h.assets.due
     h.clock.now = ns(60) + 2 * HOUR
     sent = len(h.assets_out.sent)
@@ -217,3 +217,32 @@ async def test_a_sweep_drops_what_is_due_without_a_later_record_of_the_asset() -
     assert h.asset_table == {}
     assert h.assets.due == {}
     assert asset_counts(h) == (1, 0)  # A keeps counting
+
+
+@pytest.mark.asyncio
+async def test_a_recovery_that_undoes_an_unsettled_write_keeps_the_latest_state() -> None:
+    """A's resolve was applied (A counted) but its changelog record not delivered when a
+    rebalance came; the recovery brings back the value from before it. The agent reads the
+    latest value instead (no second count) and writes it again through a sweep record."""
+    h = Harness(ns(60))
+    log = EventLog()
+    log.created("A", at(0), asset_id="X")
+    created = await h.feed(log)
+    await deliver(h.assets, created)
+    await h.assets.flush()  # delivered: settled
+    before = h.asset_table[b"X"]
+    resolve = EventLog()
+    resolve.add("ticket.resolved", "A", at(10), id="r-A")
+    await deliver(h.assets, await h.feed(resolve))  # not flushed: unsettled
+    assert asset_counts(h) == (1, 0)
+    h.assets.on_revoked({0})
+    h.asset_table[b"X"] = before  # what the changelog replay brings back
+    sent = len(h.assets_out.sent)
+    await h.assets.on_recovered({0})
+    [sweep] = h.assets_out.sent[sent:]
+    assert (sweep.key, sweep.value, sweep.partition) == (b"X", b"sweep", 0)
+    again = EventLog()
+    again.add("ticket.created", "B", at(20), {"priority": "P2", "asset_id": "X"}, id="c-B")
+    await deliver(h.assets, await h.feed(again))  # before the sweep: reads the latest state
+    assert asset_counts(h) == (1, 1)  # A counted once, and a repeat (B)
+    assert list(orjson.loads(h.asset_table[b"X"])["t"]) == ["A", "B"]

@@ -298,7 +298,7 @@ def serve_assets(declared: Declared, assets: AssetService, health: Health) -> No
     @declared.asset_table.on_recover
     async def assets_recovered() -> None:
         assigned = app.assignor.assigned_actives()
-        assets.on_recovered({tp.partition for tp in assigned if tp.topic == topic})
+        await assets.on_recovered({tp.partition for tp in assigned if tp.topic == topic})
 
     @app.on_partitions_revoked.connect  # type: ignore[arg-type]
     async def assets_revoked(_app: faust.App, revoked: set[TP], **_: Any) -> None:

@@ -37,6 +37,7 @@ from slamon.core.events import (
     Event,
 )
 from slamon.worker.ports import Record, Sink
+from slamon.worker.unsettled import UnsettledWrites
 
 log = structlog.get_logger("slamon.worker.assets")
 
@@ -99,6 +100,11 @@ class AssetService:
         # asset key -> (when an entry of it may be dropped, its partition): the assets of
         # this worker's partitions with a final ticket (rebuilt from the table on recovery)
         self.due: dict[bytes, tuple[int, int]] = {}
+        # writes a recovery may undo (see worker/unsettled.py), and the latest values a
+        # recovery did undo, read instead of the table's until the agent writes them again
+        self.unsettled = UnsettledWrites()
+        self.restored: dict[bytes, bytes | None] = {}
+        self._revocations = 0
         self.metrics = metrics
         self.table = table
         self.window_ns = window_ns
@@ -127,28 +133,44 @@ class AssetService:
                 sent += 1
         return sent
 
-    def on_recovered(self, active: set[int]) -> None:
-        """The asset table is recovered: what is due, for the assets of ``active``."""
+    async def on_recovered(self, active: set[int]) -> None:
+        """The asset table is recovered: the latest values a recovery undid are read again
+        (and written again by a sweep record), what is due is found for ``active``."""
+        items = dict(self.table.items())
+        undone = self.unsettled.overlay(items, active)
+        self.unsettled.keep_only(active)
+        self.restored = {key: items.get(key) for key in undone}
         self.due = {}
-        for key, raw in list(self.table.items()):
+        for key, raw in items.items():
             try:
                 state = orjson.loads(raw)
                 if state.get("q") in active:
                     self._schedule(key, state)
             except Exception:  # one unreadable value must not stop the others
                 log.exception("asset state not read", asset=key.decode(errors="replace"))
+        if undone and self.sweeps is not None:
+            log.warning("recovery replayed older asset states over unsettled writes; kept "
+                        "the latest", assets=len(undone))  # fmt: skip
+            for key in undone:
+                partition = self.unsettled.partition_of(key)
+                await self.sweeps.send(key=key, value=SWEEP, partition=partition)
+            await self.flush()
 
     def on_revoked(self, partitions: set[int]) -> None:
+        self._revocations += 1
         self.due = {k: due for k, due in self.due.items() if due[1] not in partitions}
 
     async def flush(self) -> None:
         """Hand the table's changelog records on (before the agent acks its chunk)."""
         if self._flush is not None:
+            revocations, upto = self._revocations, self.unsettled.mark()
             await self._flush()
+            if self._revocations == revocations:  # delivered before any later recovery
+                self.unsettled.settle(upto)
 
     def _apply(self, key: bytes, change: list[Any] | None, partition: int) -> None:
         """A ticket's change (None: a sweep) into the asset's state, then drop and recount."""
-        raw = self.table.get(key)
+        raw = self.restored[key] if key in self.restored else self.table.get(key)
         state: dict[str, Any] = orjson.loads(raw) if raw is not None else {"t": {}, "p": []}
         now = self.clock()
         if change is not None and not self._update(state["t"], change, now):
@@ -156,13 +178,16 @@ class AssetService:
         state["q"] = partition
         self._drop_expired(state, now)
         self._recount(state)
+        self.restored.pop(key, None)
         if state["t"]:
-            self.table[key] = orjson.dumps(state)
+            value = self.table[key] = orjson.dumps(state)
             self._schedule(key, state)
+            self.unsettled.record(key, partition, value)
         else:
             self.due.pop(key, None)
-            if raw is not None:
+            if key in self.table:
                 del self.table[key]
+            self.unsettled.record(key, partition, None)
 
     @staticmethod
     def _update(tickets: dict[str, list[Any]], change: list[Any], now: int) -> bool:
