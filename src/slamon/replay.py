@@ -45,4 +45,9 @@ def cyclic_gc_paused() -> Iterator[None]:
         yield
     finally:
         if was_enabled:
+            if gc.get_freeze_count() == 0:  # (nobody else's frozen objects to thaw)
+                # what the replay allocated is long-lived (the result): straight to the
+                # oldest generation, or the first young collection after this walks it all
+                gc.freeze()
+                gc.unfreeze()
             gc.enable()

@@ -145,4 +145,5 @@ def ns_to_seconds(ns: int) -> float:
     """Nanoseconds as float seconds (exact to well below a millisecond for SLA-sized values)."""
     # truediv, not `/`: CPython's correctly rounded int division also when mypyc compiles
     # this module (its int `/` goes through doubles: another last digit past 2**53 ns)
-    return truediv(ns, NS_PER_S)
+    seconds: float = truediv(ns, NS_PER_S)
+    return seconds
