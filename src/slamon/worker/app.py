@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
-from collections.abc import Callable, Iterator, MutableMapping
+from collections.abc import Awaitable, Callable, Iterator, MutableMapping
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -201,17 +201,7 @@ def serve(
     # concurrency=1: the agent writes the table (faust issue #606)
     @app.agent(declared.source, concurrency=1)
     async def process(stream: faust.StreamT[bytes]) -> None:
-        try:
-            # chunks: outputs go out in one batch per chunk, before Faust acks the chunk
-            async for events in stream.take_events(CHUNK, within=CHUNK_WAIT_S):  # type: ignore[attr-defined]
-                for event in events:
-                    set_current_event(event)  # the table store reads it
-                    await service.handle(event.message)
-                await service.flush()
-        except Exception as exc:  # Faust restarts the agent; a crash loop ends the worker
-            if health.agent_crashed(exc):
-                _exit_for_restart()
-            raise
+        await _consume(stream, service.handle, service.flush, health)
 
     @app.task  # type: ignore[untyped-decorator]
     async def clock() -> None:
@@ -272,16 +262,7 @@ def serve_assets(declared: Declared, assets: AssetService, health: Health) -> No
 
     @declared.app.agent(declared.assets, concurrency=1)  # it writes the asset table
     async def repeat_failures(stream: faust.StreamT[bytes]) -> None:
-        try:
-            async for events in stream.take_events(CHUNK, within=CHUNK_WAIT_S):  # type: ignore[attr-defined]
-                for event in events:
-                    set_current_event(event)  # the table store reads it
-                    await assets.handle(event.message)
-                await assets.flush()
-        except Exception as exc:
-            if health.agent_crashed(exc):
-                _exit_for_restart()
-            raise
+        await _consume(stream, assets.handle, assets.flush, health)
 
     app, topic = declared.app, declared.assets.get_topic_name()
 
@@ -303,6 +284,26 @@ def serve_assets(declared: Declared, assets: AssetService, health: Health) -> No
     @app.on_partitions_revoked.connect  # type: ignore[arg-type]
     async def assets_revoked(_app: faust.App, revoked: set[TP], **_: Any) -> None:
         assets.on_revoked({tp.partition for tp in revoked if tp.topic == topic})
+
+
+async def _consume(
+    stream: faust.StreamT[bytes],
+    handle: Callable[[Any], Awaitable[None]],
+    flush: Callable[[], Awaitable[None]],
+    health: Health,
+) -> None:
+    """An agent's loop: records in chunks, whose outputs go out in one batch before Faust
+    acks the chunk. Faust restarts a crashed agent; a crash loop ends the worker."""
+    try:
+        async for events in stream.take_events(CHUNK, within=CHUNK_WAIT_S):  # type: ignore[attr-defined]
+            for event in events:
+                set_current_event(event)  # the table store reads it
+                await handle(event.message)
+            await flush()
+    except Exception as exc:
+        if health.agent_crashed(exc):
+            _exit_for_restart()
+        raise
 
 
 def _exit_for_restart() -> None:
