@@ -544,13 +544,6 @@ def test_broker_hang_delays_alerts_but_loses_none(faulty: Deployment, broker: Fr
     assert readiness(worker)[0] == 200
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="OPEN (issue 14): failed in the last 2 of 5 CI runs of 2026-12-01 on an idle "
-    "machine - once the survivor's Faust changelog recovery never finished after the "
-    "broker's unclean restart, once alerts/outcomes replay has were still missing after "
-    "60 s; passed the 3 runs before. Not hidden: see the closing note and docs/operations.md",
-)
 def test_outputs_refused_by_a_dead_broker_never_ack_their_input(
     faulty: Deployment, broker: FreshBroker
 ) -> None:
