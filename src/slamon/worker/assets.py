@@ -23,6 +23,7 @@ from typing import Any
 import orjson
 import structlog
 
+from slamon.adapters.kept_json import dumps_kept
 from slamon.adapters.metrics import SlaMetrics
 from slamon.adapters.quality_metrics import TicketState
 from slamon.core.assets import AssetTicket, needed_past, repeat_flags
@@ -180,7 +181,7 @@ class AssetService:
         self._recount(state)
         self.restored.pop(key, None)
         if state["t"]:
-            value = self.table[key] = orjson.dumps(state)
+            value = self.table[key] = dumps_kept(state)
             self._schedule(key, state)
             self.unsettled.record(key, partition, value)
         else:

@@ -20,6 +20,7 @@ import orjson
 import structlog
 
 from slamon.adapters.cloudevents import decode_record, encode_alert, encode_outcome
+from slamon.adapters.kept_json import dumps_kept
 from slamon.adapters.metrics import SlaMetrics, Where
 from slamon.core.decisions import Alert, AlertType
 from slamon.core.engine import Ticket
@@ -165,7 +166,7 @@ class SlaService:
             self.table.pop(key, None)
             self.unsettled.record(key, partition, None)
         else:
-            value = orjson.dumps(self.engine.export(ticket).to_list())
+            value = dumps_kept(self.engine.export(ticket).to_list())
             self.table[key] = value
             self.unsettled.record(key, partition, value)
 
