@@ -22,6 +22,12 @@ CONNECT_TIMEOUT_S = 15.0
 
 _HERE = Path(__file__).parent
 
+# Tests stop children with SIGINT (Ctrl-C). A run started in the background with `&`
+# inherits SIGINT ignored, and its children would too (an ignored signal stays ignored
+# across exec): handle it again here, so children start with the default.
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     # This hook sees every collected item of the session, not just this directory's.

@@ -49,8 +49,14 @@ def first_lines_then_stop(proc: subprocess.Popen[str], count: int) -> list[str]:
             out.append(lines.get(timeout=max(0.1, deadline - time.monotonic())).rstrip("\n"))
     finally:
         proc.send_signal(signal.SIGINT)
-        proc.wait(timeout=30)
-        reader.join(timeout=10)  # before the pipe is closed under it
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:  # never leave it running: the test would hang
+            proc.kill()
+            proc.wait()
+            raise
+        finally:
+            reader.join(timeout=10)  # before the pipe is closed under it
     return out
 
 
