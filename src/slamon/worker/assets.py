@@ -164,10 +164,7 @@ class AssetService:
     async def flush(self) -> None:
         """Hand the table's changelog records on (before the agent acks its chunk)."""
         if self._flush is not None:
-            revocations, upto = self._revocations, self.unsettled.mark()
-            await self._flush()
-            if self._revocations == revocations:  # delivered before any later recovery
-                self.unsettled.settle(upto)
+            await self.unsettled.flush_settling(self._flush, lambda: self._revocations)
 
     def _apply(self, key: bytes, change: list[Any] | None, partition: int) -> None:
         """A ticket's change (None: a sweep) into the asset's state, then drop and recount."""

@@ -5,10 +5,11 @@ once it comes; a record whose offset is past the next one expected means records
 in between never reached the agent. That happened in a fault test (a partition kept
 by the survivor across a rebalance after a broker SIGKILL lost two records), as in
 faust-streaming issues #216 and #221: a record prefetched before a rebalance reaches the
-stream after it, past the committed offset, and Faust takes the jump for a gap. Reading a record twice is harmless (the engine
-dedupes each ticket's events); never reading it loses its event. So on a gap the
-consumer is sent back to the first missing offset, and the records that arrive
-until the gap is read are skipped, to come again in order.
+stream after it, past the committed offset, and Faust takes the jump for a gap.
+Reading a record twice is harmless (the engine dedupes each ticket's events); never
+reading it loses its event. So on a gap the consumer is sent back to the first missing
+offset, and the records that arrive until the gap is read are skipped, to come again
+in order.
 
 A gap that comes back the same after a re-read is real (transaction markers, a
 compacted or expired log segment) and is accepted; so is one still there after

@@ -227,10 +227,7 @@ class SlaService:
     async def flush(self) -> None:
         """Hand buffered output records to the producer (sinks may batch)."""
         if self._flush is not None:
-            revocations, upto = self._revocations, self.unsettled.mark()
-            await self._flush()
-            if self._revocations == revocations:  # delivered before any later recovery
-                self.unsettled.settle(upto)
+            await self.unsettled.flush_settling(self._flush, lambda: self._revocations)
 
     # -- the clock -----------------------------------------------------------------------
     async def tick(self) -> float:

@@ -11,7 +11,7 @@ the table instead; a flush that no revocation interrupted settles them.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 
 
 class UnsettledWrites:
@@ -32,6 +32,16 @@ class UnsettledWrites:
     def mark(self) -> int:
         """A position to :meth:`settle` up to once the flush started now has returned."""
         return self._seq
+
+    async def flush_settling(
+        self, flush: Callable[[], Awaitable[None]], revocations: Callable[[], int]
+    ) -> None:
+        """``flush``, then settle what was written before it, unless a revocation came
+        meanwhile (the recovery after it may have brought older values back)."""
+        before, upto = revocations(), self.mark()
+        await flush()
+        if revocations() == before:  # delivered before any later recovery
+            self.settle(upto)
 
     def settle(self, upto: int) -> None:
         """Forget writes up to ``upto``: the broker has them, before any later recovery."""
