@@ -170,3 +170,22 @@ async def test_an_end_that_never_comes_is_accepted_after_the_tries_until_it_move
     assert counted == ["reread"] * (TAIL_ATTEMPTS - 1) + ["accepted"]
     assert await _feed(positions, [3]) == []  # past the marker: a gap, read again once
     assert await _feed(positions, [3]) == [3]  # ... and the same again: accepted
+
+
+@pytest.mark.asyncio
+async def test_an_owned_partition_none_of_whose_records_came_is_read_again() -> None:
+    """Assigned, committed 4, the broker has 7, and not one record arrives (the consumer
+    dropped them all): from the committed offset after STUCK_NS; revoked: no longer."""
+    positions, consumer, counted = _positions({2: 4})
+    positions.assigned({2, 3})  # partition 3: nothing committed, nothing known
+    consumer.highwaters = {2: 7, 3: 5}
+    await positions.resume_stuck(0)
+    await positions.resume_stuck(STUCK_NS)
+    assert consumer.seeks == [(2, 4)]
+    assert counted == ["reread"]
+    assert await _feed(positions, [4, 5, 6], partition=2) == [4, 5, 6]
+    positions.forget({2, 3})
+    consumer.highwaters = {2: 9}
+    await positions.resume_stuck(3 * STUCK_NS)
+    await positions.resume_stuck(5 * STUCK_NS)
+    assert consumer.seeks == [(2, 4)]

@@ -65,11 +65,18 @@ class InputPositions:
         self.consumer = consumer  # None: nothing to seek with, the check is off
         self.expected: dict[int, int] = {}  # partition -> next offset to handle
         self._rereads: dict[int, _Reread] = {}
+        self._assigned: set[int] = set()  # owned now, whether or not a record came
         self._still: dict[int, tuple[int, int]] = {}  # partition -> (next offset, since ns)
         self._tails: dict[int, tuple[int, int, int]] = {}  # -> (next, highwater, attempts)
 
+    def assigned(self, partitions: set[int]) -> None:
+        """The partitions owned after a recovery: each is watched even if no record of
+        it ever comes (the consumer may drop every one of them)."""
+        self._assigned = set(partitions)
+
     def forget(self, partitions: set[int]) -> None:
         """Partitions revoked: their offsets start again from the committed one."""
+        self._assigned -= partitions
         for partition in partitions:
             for state in (self.expected, self._rereads, self._still, self._tails):
                 state.pop(partition, None)
@@ -120,6 +127,10 @@ class InputPositions:
         """Read again partitions whose records stopped short of the broker's highwater."""
         if self.consumer is None:
             return
+        for partition in self._assigned - self.expected.keys():  # none came yet
+            committed = self.consumer.committed(partition)
+            if committed is not None:
+                self.expected[partition] = committed
         for partition, expected in list(self.expected.items()):
             still = self._still.get(partition)
             if still is None or still[0] != expected:

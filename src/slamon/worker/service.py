@@ -339,6 +339,7 @@ class SlaService:
             await self.oncall.rebuild(tickets.values(), now, lambda t: tickets.get(t.id) is t)
             if self._revocations != revocations:
                 return
+        self.inputs.assigned(active)
         self.ready = True
         self.metrics.ready(True)
         self.metrics.recovered()
