@@ -102,6 +102,7 @@ class Deployment:
     app_id: str = field(default_factory=lambda: f"t{uuid.uuid4().hex[:10]}")
     workers: list[Worker] = field(default_factory=list)
     extra_args: list[str] = field(default_factory=list)  # more `slamon worker` options
+    restarts: int = 0  # workers a test's supervisor started again after they gave up
 
     def topic(self, name: str) -> str:
         return f"{self.app_id}.{name}"
