@@ -495,12 +495,6 @@ def test_broker_restart_mid_stream_loses_nothing(faulty: Deployment, broker: Fre
 HANG_S = 20.0
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="one event lost in ~14 runs before d583848 (a recovery replaying an older "
-    "snapshot over an unsettled write, fixed there); 20 of 20 runs passed since, too few "
-    "to call it gone: kept non-strict until more runs say so (docs/worker.md)",
-)
 def test_broker_hang_delays_alerts_but_loses_none(faulty: Deployment, broker: FreshBroker) -> None:
     """SIGSTOP for 20 s mid-stream: alerts due meanwhile are all delivered after SIGCONT.
 
