@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from slamon.core.aggregates import repeat_failures
-from slamon.core.assets import AssetTicket, needed_past, repeat_flags
+from slamon.core.assets import AssetTicket, drop_instant, needed_past, repeat_flags
 from slamon.core.events import parse_event
 from slamon.core.tickets import TicketFold
 from slamon.core.timefmt import format_rfc3339
@@ -107,3 +107,13 @@ def test_equals_replays_repeat_failures(
                    for t, f in folds.items() if f.asset_id == asset}  # fmt: skip
         got.update(repeat_flags(tickets, window))
     assert got == expected
+
+
+def test_an_entry_leaves_after_the_retention_and_never_before_its_own_window() -> None:
+    """Final at 100: gone at 100 + keep; a resolution at 90 with a window of 50 holds it
+    to 141 (the window's last instant is 140); cancelled or not final: as said."""
+    assert drop_instant(None, 90, False, keep_ns=20, window_ns=50) is None
+    assert drop_instant(100, 90, False, keep_ns=20, window_ns=50) == 141
+    assert drop_instant(100, 90, False, keep_ns=60, window_ns=50) == 160
+    assert drop_instant(100, 90, True, keep_ns=20, window_ns=50) == 120
+    assert drop_instant(100, None, False, keep_ns=20, window_ns=50) == 120

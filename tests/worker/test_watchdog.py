@@ -10,18 +10,9 @@ from prometheus_client import CollectorRegistry
 from slamon.adapters.outbox import OutboxStats
 from slamon.worker.health import Health, HealthCollector
 from slamon.worker.watchdog import RecoveryWatchdog
+from tests.worker.test_health import Seconds
 
 LIMIT_S = 60.0
-
-
-class Seconds:
-    """A monotonic clock in float seconds, set by hand."""
-
-    def __init__(self) -> None:
-        self.now = 500.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def _samples(watchdog: RecoveryWatchdog, clock: Seconds, positions: Sequence[Hashable],

@@ -83,3 +83,26 @@ def needed_past(
         if index < len(resolutions) and resolutions[index] < created:
             kept.append(created)
     return kept
+
+
+def drop_instant(
+    final_since: int | None,
+    resolved_at: int | None,
+    cancelled: bool,
+    *,
+    keep_ns: int,
+    window_ns: int,
+) -> int | None:
+    """When a ticket's entry may leave its asset's state (None: not final, never).
+
+    ``keep_ns`` after it became final (the retention, plus a grace so that the ticket
+    itself has expired), and not before its own repeat window has passed: until then a
+    new ticket of the asset can still make it a repeat failure. A cancelled ticket
+    counts in no figure, so the window does not hold it.
+    """
+    if final_since is None:
+        return None
+    at = final_since + keep_ns
+    if not cancelled and resolved_at is not None:
+        at = max(at, resolved_at + window_ns + 1)
+    return at

@@ -26,7 +26,7 @@ import structlog
 from slamon.adapters.kept_json import dumps_kept
 from slamon.adapters.metrics import SlaMetrics
 from slamon.adapters.quality_metrics import TicketState
-from slamon.core.assets import AssetTicket, needed_past, repeat_flags
+from slamon.core.assets import AssetTicket, drop_instant, needed_past, repeat_flags
 from slamon.core.engine import Ticket
 from slamon.core.events import (
     CANCELLED,
@@ -202,13 +202,10 @@ class AssetService:
 
     def _drop_at(self, entry: list[Any]) -> int | None:
         """When :meth:`_drop_expired` drops the entry (None: not final)."""
-        since = entry[FINAL_SINCE]
-        if since is None:
-            return None
-        at = since + self.retention_ns + DROP_GRACE_NS
-        if not entry[IS_CANCELLED] and entry[RESOLVED_AT] is not None:
-            at = max(at, entry[RESOLVED_AT] + self.window_ns + 1)
-        return int(at)
+        at = drop_instant(entry[FINAL_SINCE], entry[RESOLVED_AT], bool(entry[IS_CANCELLED]),
+                          keep_ns=self.retention_ns + DROP_GRACE_NS,
+                          window_ns=self.window_ns)  # fmt: skip
+        return None if at is None else int(at)
 
     def _schedule(self, key: bytes, state: dict[str, Any]) -> None:
         times = [at for e in state["t"].values() if (at := self._drop_at(e)) is not None]
