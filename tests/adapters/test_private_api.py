@@ -18,6 +18,7 @@ from faust.events import Event
 from faust.exceptions import NotReady
 from faust.types import TP
 from faust.types.tuples import Message
+from intervaltree import IntervalTree
 
 from slamon.adapters.kafka import refresh_metadata
 from slamon.adapters.private_api import (
@@ -147,7 +148,8 @@ async def test_the_committed_offset_and_the_seek_the_input_check_uses() -> None:
 
     quiet = SimpleNamespace(dev=lambda *a, **k: None)
     consumer = SimpleNamespace(_committed_offset=defaultdict(lambda: None), _read_offset={},
-                               _seek=_seek, log=quiet)  # fmt: skip
+                               _seek=_seek, log=quiet,
+                               _filter_committable_offsets=lambda tps: {})  # fmt: skip
     real_seek = faust.transport.consumer.Consumer.seek
     consumer.seek = lambda tp, offset: real_seek(cast(Any, consumer), tp, offset)
     inputs = FaustInputs(cast(faust.App, SimpleNamespace(consumer=consumer)), "events")
@@ -167,3 +169,40 @@ async def test_the_committed_offset_and_the_seek_the_input_check_uses() -> None:
     ]
     init = inspect.getsource(faust.transport.consumer.Consumer.__init__)
     assert "self._committed_offset = defaultdict" in init
+
+
+def _committing_consumer(committed: int) -> Any:
+    """A stand-in consumer with Faust's own commit arithmetic (acks, gap fill), after
+    records 10..13 were dropped and 14, 15 came and were acknowledged."""
+    real = faust.transport.consumer.Consumer
+    tp = TP("events", 0)
+    consumer = SimpleNamespace(_committed_offset=defaultdict(lambda: None, {tp: committed}),
+                               _acked=defaultdict(list, {tp: [14, 15]}),
+                               _acked_index=defaultdict(set, {tp: {14, 15}}),
+                               _gap=defaultdict(IntervalTree))  # fmt: skip
+    for name in ("_filter_committable_offsets", "_new_offset", "_should_commit", "_add_gap"):
+        setattr(consumer, name, getattr(real, name).__get__(consumer))
+    asyncio.run(consumer._add_gap(tp, 10, 13))  # what Faust's fetcher does on the jump
+    return consumer
+
+
+@pytest.mark.parametrize(("committed", "expected"), [(9, {TP("events", 0): 10}), (10, {})])
+def test_commits_are_held_before_a_gap_being_read_again(
+    committed: int, expected: dict[TP, int]
+) -> None:
+    """Faust's gap fill alone commits 16, past the dropped 10..13; held at 10, the commit
+    stops there (or is not made when 10 is committed already). ``_filter_committable_offsets``
+    is where Faust picks each commit's offsets."""
+    assert _committing_consumer(committed)._filter_committable_offsets([TP("events", 0)]) == {
+        TP("events", 0): 16
+    }
+    consumer, holds = _committing_consumer(committed), {0: 10}
+    inputs = FaustInputs(cast(faust.App, SimpleNamespace(consumer=consumer)), "events",
+                         held=holds.get)  # fmt: skip
+    inputs._hold_commits()
+    assert consumer._filter_committable_offsets([TP("events", 0)]) == expected
+    consumer._committed_offset.update(expected)
+    holds.clear()  # the re-read came: 10..15 delivered and acknowledged again
+    consumer._acked[TP("events", 0)].extend(range(10, 16))
+    consumer._acked_index[TP("events", 0)].update(range(10, 16))
+    assert consumer._filter_committable_offsets([TP("events", 0)]) == {TP("events", 0): 16}

@@ -189,3 +189,41 @@ async def test_an_owned_partition_none_of_whose_records_came_is_read_again() -> 
     await positions.resume_stuck(3 * STUCK_NS)
     await positions.resume_stuck(5 * STUCK_NS)
     assert consumer.seeks == [(2, 4)]
+
+
+@pytest.mark.asyncio
+async def test_the_commit_is_held_at_the_first_missing_offset_until_it_comes() -> None:
+    """Committed 10, then 14: commits stop at 10 while 14.. are skipped; once 10 comes
+    again the hold ends. The other partition is never held."""
+    positions, _, _ = _positions({0: 10, 1: 3})
+    assert positions.held(0) is None
+    assert await _feed(positions, [14, 15]) == []
+    assert positions.held(0) == 10
+    assert positions.held(1) is None
+    assert await _feed(positions, [10]) == [10]
+    assert positions.held(0) is None
+
+
+@pytest.mark.asyncio
+async def test_a_gap_accepted_as_real_ends_its_hold() -> None:
+    """The same gap twice is real: the commit may pass it then (nothing will come)."""
+    positions, _, counted = _positions({0: 10})
+    assert await _feed(positions, [14]) == []
+    assert positions.held(0) == 10
+    assert await _feed(positions, [14]) == [14]
+    assert counted == ["reread", "accepted"]
+    assert positions.held(0) is None
+
+
+@pytest.mark.asyncio
+async def test_a_partition_revoked_mid_re_read_stays_held_until_assigned_again() -> None:
+    """Faust commits when partitions are revoked: the hold outlives the re-read state and
+    ends when the partition is assigned again (reading resumes from the committed 10)."""
+    positions, _, _ = _positions({0: 10})
+    assert await _feed(positions, [14]) == []
+    positions.forget({0})
+    assert positions.held(0) == 10
+    positions.assigned({1})
+    assert positions.held(0) == 10
+    positions.assigned({0, 1})
+    assert positions.held(0) is None

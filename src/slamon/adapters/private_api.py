@@ -100,18 +100,52 @@ class FaustInputs:
 
     ``seek`` is Faust's own (it also resets the offset Faust reads from, so the records
     come again); the committed offset is Faust's private record of it (next offset to
-    read), which ``perform_seek`` fills after each rebalance.
+    read), which ``perform_seek`` fills after each rebalance. ``held`` gives, per
+    partition, the offset its commit must not pass while a gap is read again.
     """
 
-    def __init__(self, app: faust.App, topic: str) -> None:
-        self.app, self.topic = app, topic
+    def __init__(
+        self, app: faust.App, topic: str, held: Callable[[int], int | None] = lambda _: None
+    ) -> None:
+        self.app, self.topic, self.held = app, topic, held
+        self._holding = False
 
     def committed(self, partition: int) -> int | None:
         offset = self.app.consumer._committed_offset.get(TP(self.topic, partition))  # type: ignore[attr-defined]
         return offset if isinstance(offset, int) and offset > 0 else None
 
     async def seek(self, partition: int, offset: int) -> None:
+        self._hold_commits()  # before the first re-read, so before a commit could pass it
         await self.app.consumer.seek(TP(self.topic, partition), offset)
+
+    def _hold_commits(self) -> None:
+        """Cap the offsets Faust commits at ``held``.
+
+        Faust adds an offset gap to the acknowledged offsets (its gap fill, meant for
+        transaction markers), so its commit would pass records the worker is still
+        reading again. ``_filter_committable_offsets`` is where Faust picks the offsets
+        of each commit; there is no public hook.
+        """
+        if self._holding:
+            return
+        consumer = self.app.consumer
+        committable = consumer._filter_committable_offsets  # type: ignore[attr-defined]
+
+        def held_back(tps: Any) -> dict[TP, int]:
+            offsets: dict[TP, int] = committable(tps)
+            for tp, offset in list(offsets.items()):
+                limit = self.held(tp.partition) if tp.topic == self.topic else None
+                if limit is None or offset <= limit:
+                    continue
+                committed = consumer._committed_offset[tp]  # type: ignore[attr-defined]
+                if committed is None or limit > committed:
+                    offsets[tp] = limit
+                else:
+                    del offsets[tp]
+            return offsets
+
+        consumer._filter_committable_offsets = held_back  # type: ignore[attr-defined]
+        self._holding = True
 
     def highwater(self, partition: int) -> int | None:
         try:

@@ -253,7 +253,8 @@ def serve(
     async def revoked(_app: faust.App, revoked: set[TP], **_: Any) -> None:
         service.on_revoked({tp.partition for tp in revoked if tp.topic == events_topic})
 
-    service.inputs.consumer = FaustInputs(app, events_topic)  # skipped records: read again
+    # skipped records: read again, the commit held before them meanwhile
+    service.inputs.consumer = FaustInputs(app, events_topic, service.inputs.held)
     _pages(app, health, registry, service)
 
 

@@ -9,7 +9,9 @@ stream after it, past the committed offset, and Faust takes the jump for a gap.
 Reading a record twice is harmless (the engine dedupes each ticket's events); never
 reading it loses its event. So on a gap the consumer is sent back to the first missing
 offset, and the records that arrive until the gap is read are skipped, to come again
-in order.
+in order. Faust fills an offset gap as acknowledged (for transaction markers) and
+would commit past it; until the re-read brings the missing records the commit is
+held at the first of them (``held``), so a crash before then reads them again too.
 
 A gap that comes back the same after a re-read is real (transaction markers, a
 compacted or expired log segment) and is accepted; so is one still there after
@@ -68,16 +70,26 @@ class InputPositions:
         self._assigned: set[int] = set()  # owned now, whether or not a record came
         self._still: dict[int, tuple[int, int]] = {}  # partition -> (next offset, since ns)
         self._tails: dict[int, tuple[int, int, int]] = {}  # -> (next, highwater, attempts)
+        self._held: dict[int, int] = {}  # revoked mid re-read: held until assigned again
+
+    def held(self, partition: int) -> int | None:
+        """The offset the partition's commit must not pass (None: no limit)."""
+        reread = self._rereads.get(partition)
+        return reread.start if reread is not None else self._held.get(partition)
 
     def assigned(self, partitions: set[int]) -> None:
         """The partitions owned after a recovery: each is watched even if no record of
         it ever comes (the consumer may drop every one of them)."""
         self._assigned = set(partitions)
+        for partition in partitions:  # reads again from its committed offset
+            self._held.pop(partition, None)
 
     def forget(self, partitions: set[int]) -> None:
         """Partitions revoked: their offsets start again from the committed one."""
         self._assigned -= partitions
         for partition in partitions:
+            if (reread := self._rereads.get(partition)) is not None:
+                self._held[partition] = reread.start  # Faust may commit at the revoke
             for state in (self.expected, self._rereads, self._still, self._tails):
                 state.pop(partition, None)
 
