@@ -1,4 +1,5 @@
-"""parse_rfc3339's fast path for common shapes equals the exact parser on any input.
+"""parse_rfc3339's fast path for common shapes equals the exact parser on any input, and
+format_rfc3339's cached minute equals the exact formatter.
 
 The fast path answers from a cached minute plus seconds, fraction and offset; the exact
 parser (``_parse_exact``) is the reference. For generated timestamps (valid ones, and ones
@@ -13,7 +14,14 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from slamon.core import timefmt
-from slamon.core.timefmt import _parse_exact, parse_rfc3339
+from slamon.core.timefmt import (
+    MAX_TIME_NS,
+    MIN_TIME_NS,
+    _format_exact,
+    _parse_exact,
+    format_rfc3339,
+    parse_rfc3339,
+)
 
 
 def _outcome(parse: object, text: str) -> tuple[str, object]:
@@ -71,3 +79,15 @@ def test_the_minute_cache_is_bounded_and_keeps_nothing_invalid() -> None:
         "2026-11-02T08:00:01.5+01:00"
     )
     assert len(timefmt._MINUTE_CACHE) <= 100_000
+
+
+@given(ns=st.integers(MIN_TIME_NS, MAX_TIME_NS - 1))
+@example(ns=MIN_TIME_NS)
+@example(ns=MAX_TIME_NS - 1)
+@example(ns=59_999_999_999)  # the last nanosecond of the first minute
+@example(ns=1_795_000_000_123_000_000)  # milliseconds only
+def test_the_cached_minute_formats_as_the_exact_formatter(ns: int) -> None:
+    """Same text both ways over the supported range (twice: the second from the cache)."""
+    assert format_rfc3339(ns) == _format_exact(ns)
+    assert format_rfc3339(ns) == _format_exact(ns)
+    assert len(timefmt._PREFIX_CACHE) <= 100_000

@@ -139,10 +139,14 @@ class LiveEngine(Engine):
         if ticket is None and event.ticket_id in self._expired:
             self.late += 1
             return LATE
-        if ticket is not None and any(seen.id == event.id for seen in ticket.events):
-            self.duplicates += 1
-            return DUPLICATE
-        ticket = ticket or self.ticket(event.ticket_id)
+        if ticket is None:
+            ticket = self.ticket(event.ticket_id)
+        else:
+            event_id = event.id
+            for seen in ticket.events:  # a loop, not any(): no generator per event
+                if seen.id == event_id:
+                    self.duplicates += 1
+                    return DUPLICATE
         ticket.shard = shard
         changed = self._fold(ticket, event)
         alerts = self._evaluate(ticket, now, changed) if changed else []
@@ -166,11 +170,11 @@ class LiveEngine(Engine):
         if report:
             at = max(now, ticket.events[-1].time)  # never cut a stopped clock short
             newly = final & ~ticket.settled
-            self.outcome_log.extend(
-                (self.pair_outcome(ticket, i, at), bool(newly & (1 << i)))
-                for i in range(3)
-                if report & (1 << i)
-            )
+            for i in range(3):
+                if report & (1 << i):
+                    self.outcome_log.append(
+                        (self.pair_outcome(ticket, i, at), bool(newly & (1 << i)))
+                    )
         ticket.settled = final
         if final == ALL_SLAS:
             ticket.final_since = ticket.final_since if ticket.final_since is not None else now
