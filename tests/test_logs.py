@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import logging
 from collections.abc import Iterator
 
@@ -80,3 +81,56 @@ def test_structured_events_are_not_tracked_and_the_memory_stays_bounded() -> Non
     for i in range(5000):
         repeat.filter(_record(f"template {i}"))
     assert len(repeat._seen) <= 1001
+
+
+def _fail() -> None:
+    raise ZeroDivisionError("boom")
+
+
+@pytest.mark.usefixtures("restored_logging")
+def test_slamon_events_are_filtered_by_level_and_carry_level_logger_and_traceback(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Below the level nothing is written; an exception logs its traceback as a field."""
+    stream = io.StringIO()
+    monkeypatch.setattr("sys.stderr", stream)
+    configure_logging("info", json=True)
+    log = structlog.get_logger("slamon.test-levels")
+    log.debug("hidden", ticket_id="T-0")
+    try:
+        _fail()
+    except ZeroDivisionError:
+        log.exception("record failed", partition=3)
+    (line,) = [orjson.loads(text) for text in stream.getvalue().splitlines()]
+    assert (line["event"], line["level"], line["logger"], line["partition"]) == (
+        "record failed", "error", "slamon.test-levels", 3)  # fmt: skip
+    assert "ZeroDivisionError: boom" in line["exception"]
+    assert line["timestamp"].endswith("Z")
+
+
+@pytest.mark.usefixtures("restored_logging")
+def test_values_orjson_refuses_are_still_logged_as_json(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An integer past 64 bits or a non-string key: rendered by the standard library."""
+    stream = io.StringIO()
+    monkeypatch.setattr("sys.stderr", stream)
+    configure_logging("info", json=True)
+    structlog.get_logger("slamon.test-values").warning("odd", big=10**30, keys={1: "a"})
+    (line,) = [json.loads(text) for text in stream.getvalue().splitlines()]
+    assert line["big"] == 10**30
+    assert line["keys"] == {"1": "a"}
+
+
+@pytest.mark.usefixtures("restored_logging")
+def test_a_cached_logger_writes_to_the_stream_of_the_moment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The stream is looked up at each line, so swapping sys.stderr is honoured."""
+    first, second = io.StringIO(), io.StringIO()
+    monkeypatch.setattr("sys.stderr", first)
+    configure_logging("info", json=True)
+    log = structlog.get_logger("slamon.test-stream")
+    log.info("one")
+    monkeypatch.setattr("sys.stderr", second)
+    log.info("two")
+    assert [orjson.loads(t)["event"] for t in first.getvalue().splitlines()] == ["one"]
+    assert [orjson.loads(t)["event"] for t in second.getvalue().splitlines()] == ["two"]
