@@ -115,7 +115,7 @@ def build_service(
     )
     assets = None
     if outputs.assets is not None and asset_table is not None:
-        service.assets = AssetFeed(outputs.assets)
+        service.assets = AssetFeed(outputs.assets, settings.partitions)
         assets = AssetService(service.metrics, asset_table, clock=clock, flush=outputs.flush,
                               sweeps=outputs.assets,
                               window_ns=policy.quality.repeat_window_ns,

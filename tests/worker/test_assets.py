@@ -9,11 +9,14 @@ retention 1h (``SETTINGS``); instants are minutes after 2026-11-23T08:00Z.
 from __future__ import annotations
 
 import random
+from typing import Any
 
 import orjson
 import pytest
+import structlog.testing
 from prometheus_client import CollectorRegistry, generate_latest
 
+from slamon.adapters.outbox import partition_for
 from slamon.bootstrap import Outputs, build_service
 from slamon.replay import replay
 from slamon.testing import EventLog, ListSink, ManualClock, Record, at, small_policy
@@ -39,12 +42,16 @@ class Harness:
         self.service, self.assets = built.service, built.assets
 
     async def feed(self, log: EventLog) -> list[Record]:
-        """The log through the ticket agent; the records it sent to the assets topic."""
+        """The log through the ticket agent, one flush per event (so the order of changes
+        can be shuffled below); each change it sent as a record keyed by its asset."""
         start = len(self.assets_out.sent)
         for offset, line in enumerate(log.lines()):
             await self.service.handle(event_record(orjson.loads(line), offset=offset))
-        sent = self.assets_out.sent[start:]
-        return [Record("slamon-assets", 0, i, s.key, s.value) for i, s in enumerate(sent)]
+            await self.service.flush()
+        changes = [change for sent in self.assets_out.sent[start:]
+                   for change in orjson.loads(sent.value or b"")["changes"]]  # fmt: skip
+        return [Record("slamon-assets", 0, i, asset.encode(), orjson.dumps(change))
+                for i, (asset, change) in enumerate(changes)]  # fmt: skip
 
     def text(self) -> str:
         return generate_latest(self.registry).decode()
@@ -246,3 +253,53 @@ async def test_a_recovery_that_undoes_an_unsettled_write_keeps_the_latest_state(
     await deliver(h.assets, await h.feed(again))  # before the sweep: reads the latest state
     assert asset_counts(h) == (1, 1)  # A counted once, and a repeat (B)
     assert list(orjson.loads(h.asset_table[b"X"])["t"]) == ["A", "B"]
+
+
+def _pair(record: Record) -> list[Any]:
+    """A single-change record as the [asset id, change] pair a batch carries."""
+    return [(record.key or b"").decode(), orjson.loads(record.value or b"")]
+
+
+@pytest.mark.asyncio
+async def test_a_chunks_changes_go_out_as_one_record_per_assets_partition_in_order() -> None:
+    """Nothing is sent before the flush; then one record per partition of the assets topic
+    (Kafka's partitioner of the asset id, as a keyed record would go), its changes in the
+    order they happened; handled, they give the same figures as one record per change."""
+    h = Harness(ns(600))
+    log = asset_log()
+    for offset, line in enumerate(log.lines()):
+        await h.service.handle(event_record(orjson.loads(line), offset=offset))
+    assert h.assets_out.sent == []
+    await h.service.flush()
+    partitions = list(range(SETTINGS.partitions))
+    by_partition = {sent.partition: orjson.loads(sent.value or b"")["changes"]
+                    for sent in h.assets_out.sent}  # fmt: skip
+    assert len(by_partition) == len(h.assets_out.sent)
+    for partition, changes in by_partition.items():
+        assert {partition_for(asset.encode(), partitions, 0) for asset, _ in changes} == {partition}
+    in_order = [_pair(r) for r in await Harness(ns(600)).feed(log)]
+    assert {asset for asset, _ in in_order} == {"X", "Y"}
+    for partition, changes in by_partition.items():
+        assert changes == [
+            [asset, change] for asset, change in in_order
+            if partition_for(asset.encode(), partitions, 0) == partition
+        ]  # fmt: skip
+    assert sum(len(changes) for changes in by_partition.values()) == len(in_order)
+    batches = [Record("slamon-assets", sent.partition or 0, i, sent.key, sent.value)
+               for i, sent in enumerate(h.assets_out.sent)]  # fmt: skip
+    await deliver(h.assets, batches)
+    assert figures(h.text())["repeat_failure_rate"] == 3 / 4
+
+
+@pytest.mark.asyncio
+async def test_a_bad_change_in_a_batch_does_not_stop_the_others() -> None:
+    """A change that cannot be read is logged with its index; the next ones are applied."""
+    h = Harness(ns(600))
+    good = await h.feed(asset_log())
+    changes = [_pair(r) for r in good]
+    value = orjson.dumps({"changes": [["X", "not a change"], *changes]})
+    with structlog.testing.capture_logs() as logs:
+        await h.assets.handle(Record("slamon-assets", 0, 0, None, value))
+    assert figures(h.text())["repeat_failure_rate"] == 3 / 4
+    failed = [e for e in logs if e["event"] == "asset change failed"]
+    assert [e["index"] for e in failed] == [0]

@@ -2,7 +2,8 @@
 
 Tickets are partitioned by ticket id, but a repeat failure needs every ticket of an asset.
 The main agent hands each change of a ticket with an asset to :class:`AssetFeed`, which
-sends a small record keyed by the asset id to the internal topic ``<app-id>-assets``; the
+sends the changes of a chunk to the internal topic ``<app-id>-assets``, one record per
+partition of it (an asset's partition: Kafka's partitioner of the asset id), in order; the
 asset agent (:class:`AssetService`) reads it, keeps per asset its tickets in the ``assets``
 table (changelog-backed: it survives restarts and moves with its partition), recomputes
 the asset's flags with the core's rule (:func:`slamon.core.assets.repeat_flags`, the rule
@@ -25,6 +26,7 @@ import structlog
 
 from slamon.adapters.kept_json import dumps_kept
 from slamon.adapters.metrics import SlaMetrics
+from slamon.adapters.outbox import partition_for
 from slamon.adapters.quality_metrics import TicketState
 from slamon.core.assets import AssetTicket, drop_instant, needed_past, repeat_flags
 from slamon.core.engine import Ticket
@@ -48,6 +50,7 @@ ASSET_TYPES = frozenset((CREATED, RESOLVED, REOPENED, CANCELLED, PRIORITY_CHANGE
 DROP_GRACE_NS = 600 * 10**9  # past the retention: the main agent has expired the ticket
 SWEEP = b"sweep"  # a record of the assets topic asking to drop what is due (no change)
 SWEEP_EVERY_S = 60.0
+MAX_BATCH = 500  # changes in one record at most (~60 KB: far below the broker's limit)
 
 # one ticket in an asset's table value: [events, created_at, resolved_at, resolved now,
 # cancelled, priority, service, region, final_since (wall clock), counted]; counted is
@@ -61,25 +64,39 @@ def assets_topic(app_id: str) -> str:
     return f"{app_id}-assets"
 
 
-def asset_record(ticket: Ticket) -> bytes:
-    """The repartition record's value: what the asset agent needs of ``ticket``."""
+def asset_change(ticket: Ticket) -> list[Any]:
+    """One change: what the asset agent needs of ``ticket``."""
     fold = ticket.fold
-    return orjson.dumps([ticket.id, len(ticket.events), fold.created_at, fold.resolved_at,
-                         fold.resolved, fold.cancelled_at is not None, fold.priority,
-                         fold.service, fold.region])  # fmt: skip
+    return [ticket.id, len(ticket.events), fold.created_at, fold.resolved_at, fold.resolved,
+            fold.cancelled_at is not None, fold.priority, fold.service, fold.region]  # fmt: skip
 
 
 class AssetFeed:
-    """The main agent's side: a record to the assets topic per change of a ticket with an
-    asset, keyed by the asset id (Kafka's partitioner puts an asset on one partition)."""
+    """The main agent's side: the changes of tickets with an asset, sent at each flush as
+    one record per assets partition: ``{"changes": [[asset id, change], ...]}``.
 
-    def __init__(self, sink: Sink) -> None:
+    A record per change cost the asset agent Faust's per-record work (~145 us) for ~40%
+    of the input events; a chunk's changes in one record per partition cost it once.
+    """
+
+    def __init__(self, sink: Sink, partitions: int) -> None:
         self.sink = sink
+        self.partitions = list(range(partitions))
+        self._pending: dict[int, list[list[Any]]] = {}  # assets partition -> changes
 
-    async def changed(self, ticket: Ticket, event: Event) -> None:
+    def changed(self, ticket: Ticket, event: Event) -> None:
         asset = ticket.fold.asset_id
         if asset is not None and event.type in ASSET_TYPES:
-            await self.sink.send(key=asset.encode(), value=asset_record(ticket))
+            partition = partition_for(asset.encode(), self.partitions, 0)
+            self._pending.setdefault(partition, []).append([asset, asset_change(ticket)])
+
+    async def send_pending(self) -> None:
+        """Hand the changes so far to the sink (before the chunk's outputs are flushed)."""
+        pending, self._pending = self._pending, {}
+        for partition, changes in sorted(pending.items()):
+            for start in range(0, len(changes), MAX_BATCH):
+                value = orjson.dumps({"changes": changes[start : start + MAX_BATCH]})
+                await self.sink.send(key=None, value=value, partition=partition)
 
 
 class AssetService:
@@ -113,13 +130,24 @@ class AssetService:
         self.clock = clock
 
     async def handle(self, record: Record) -> None:
-        """One record of the assets topic; a bad one is logged and skipped (internal)."""
+        """One record of the assets topic: a sweep, a batch of changes or (written before
+        batches) one change keyed by its asset. A bad one is logged and skipped (internal)."""
         try:
-            change = None if record.value == SWEEP else orjson.loads(record.value or b"")
-            self._apply(record.key or b"", change, record.partition)
+            decoded = None if record.value == SWEEP else orjson.loads(record.value or b"")
+            if not isinstance(decoded, dict):
+                self._apply(record.key or b"", decoded, record.partition)
+                return
+            changes = decoded["changes"]
         except Exception:  # one bad record must not stop the stream
             log.exception("asset record failed", partition=record.partition,
                           offset=record.offset)  # fmt: skip
+            return
+        for index, (asset, change) in enumerate(changes):
+            try:
+                self._apply(str(asset).encode(), change, record.partition)
+            except Exception:  # nor one bad change the others of its record
+                log.exception("asset change failed", partition=record.partition,
+                              offset=record.offset, index=index)  # fmt: skip
 
     async def sweep(self) -> int:
         """Ask the agent to drop what is due, through a record per asset (tables are written

@@ -133,7 +133,7 @@ class SlaService:
             self.metrics.track(ticket)  # its quality states (a late event may refold it)
             self._store(event.ticket_id.encode(), record.partition, ticket)
             if self.assets is not None:  # the repartition by asset (worker/assets.py)
-                await self.assets.changed(ticket, event)
+                self.assets.changed(ticket, event)
             if self.oncall is not None:
                 self.oncall.changed(ticket, now)
         if self.board is not None:
@@ -226,6 +226,8 @@ class SlaService:
 
     async def flush(self) -> None:
         """Hand buffered output records to the producer (sinks may batch)."""
+        if self.assets is not None:
+            await self.assets.send_pending()
         if self._flush is not None:
             await self.unsettled.flush_settling(self._flush, lambda: self._revocations)
 
