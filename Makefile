@@ -49,9 +49,13 @@ bench-worker: $(STAMP) kafka-up
 
 # Soak (10 min at 400 events/s over 100k open tickets) and recovery (1M open tickets);
 # options through BENCH_ARGS, e.g. `make bench-soak BENCH_ARGS=--quick` (docs/benchmarks.md).
-.PHONY: bench-soak bench-recovery
+.PHONY: bench-soak bench-soak-sim bench-recovery
 bench-soak: $(STAMP) kafka-up
 	$(BIN)/python benchmarks/soak_bench.py $(BENCH_ARGS)
+
+# the soak's traffic through the service alone, in virtual time: slamon's own memory
+bench-soak-sim: $(STAMP)
+	$(BIN)/python benchmarks/soak_sim.py $(BENCH_ARGS)
 
 bench-recovery: $(STAMP) kafka-up
 	$(BIN)/python benchmarks/recovery_bench.py $(BENCH_ARGS)
