@@ -32,6 +32,7 @@ QUANTILES = (0.5, 0.8, 0.95)
 # each flush writes every key into 13 windows (1 tumbling + 12 hopping): once a second per
 # partition filled Faust's producer buffer under load; a board scraped every 15 s loses nothing
 FLUSH_EVERY_NS = 5 * NS_PER_S
+EXPIRES = timedelta(minutes=5)  # after a window's end (Faust's expiry counts from the end)
 
 
 def _merge(current: Any, new: dict[str, Any]) -> dict[str, Any]:
@@ -57,12 +58,15 @@ class LiveBoard:
         def wall_clock(_event: Any) -> float:
             return clock() / NS_PER_S
 
+        # Only the windows containing now are read (``current``): a window goes EXPIRES after
+        # its end, not hours later (Faust keeps a key set per window and partition until then,
+        # and the changelog's retention follows: 1 and 2 hours of them filled a soak's memory)
         self.windows = {
             "1m": app.Table("board-1m", default=dict, partitions=partitions, options=options)
-            .tumbling(60, expires=timedelta(hours=1))
+            .tumbling(60, expires=EXPIRES)
             .relative_to(wall_clock),  # type: ignore[attr-defined]  # missing from WindowWrapperT
             "1h": app.Table("board-1h", default=dict, partitions=partitions, options=options)
-            .hopping(3600, 300, expires=timedelta(hours=2))
+            .hopping(3600, 300, expires=EXPIRES)
             .relative_to(wall_clock),  # type: ignore[attr-defined]
         }
         self.pending: dict[int, dict[str, Sketch]] = {}  # partition -> key -> samples
