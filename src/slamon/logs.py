@@ -37,7 +37,7 @@ class RepeatFilter(logging.Filter):
         self._seen: dict[tuple[str, int, str], list[float | int]] = {}  # start, passed, held
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if not isinstance(record.msg, str):  # structlog's own events: each one different
+        if not isinstance(record.msg, str):  # an event dict (structlog through stdlib): unique
             return True
         if len(self._seen) > MAX_TRACKED:  # bounded whatever the templates
             self._seen.clear()

@@ -58,9 +58,9 @@ class LiveBoard:
         def wall_clock(_event: Any) -> float:
             return clock() / NS_PER_S
 
-        # Only the windows containing now are read (``current``): a window goes EXPIRES after
-        # its end, not hours later (Faust keeps a key set per window and partition until then,
-        # and the changelog's retention follows: 1 and 2 hours of them filled a soak's memory)
+        # Only the windows containing now are read (``current``): a window expires EXPIRES
+        # after its end, not hours later (until then Faust keeps a heap entry and a key-set
+        # entry per write, and the changelog's retention follows)
         self.windows = {
             "1m": app.Table("board-1m", default=dict, partitions=partitions, options=options)
             .tumbling(60, expires=EXPIRES)
