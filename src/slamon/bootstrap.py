@@ -30,6 +30,7 @@ from slamon.core.policy import SlaPolicy
 from slamon.core.timefmt import NS_PER_S
 from slamon.logs import configure_logging
 from slamon.worker.assets import AssetFeed, AssetService, assets_topic
+from slamon.worker.catchup import CatchUp
 from slamon.worker.oncall import Oncall
 from slamon.worker.ports import Board, Sink
 from slamon.worker.service import SlaService
@@ -68,6 +69,7 @@ class Service:
     registry: CollectorRegistry
     oncall: Oncall | None = None  # per-ticket alert delivery, when sinks are configured
     assets: AssetService | None = None  # the asset agent's side, with ``asset_table``
+    catch_up: CatchUp | None = None  # the backlog before Faust starts (worker/catchup.py)
 
 
 def build_service(
@@ -156,7 +158,15 @@ def build_worker(
 
     declared = faust_app.declare(settings, clock)
     app, topics = declared.app, settings.topics
-    outbox = Outbox(lambda: aiokafka_producer(app))
+    catch_up_producer: list[Any] = []  # the catch-up's own while Faust's is not up
+
+    def producer() -> Any:
+        return catch_up_producer[0] if catch_up_producer else aiokafka_producer(app)
+
+    def use_producer(chosen: Any) -> None:
+        catch_up_producer[:] = [chosen] if chosen is not None else []
+
+    outbox = Outbox(producer)
 
     def persisted(table: Any, changelog: str) -> Callable[[int, int], None]:
         return lambda partition, offset: set_persisted_offset(table, changelog, partition, offset)
@@ -202,7 +212,9 @@ def build_worker(
                     events_topic=topics.events, health=health)  # fmt: skip
     if built.assets is not None:
         faust_app.serve_assets(declared, built.assets, health)
-    return declared, built
+    catch_up = CatchUp(built.service, settings, outbox=outbox, changelog=declared.changelog,
+                       use_producer=use_producer)  # fmt: skip
+    return declared, dataclasses.replace(built, catch_up=catch_up)
 
 
 def worker_topics(declared: Declared, settings: WorkerSettings) -> list[TopicSpec]:
@@ -239,10 +251,12 @@ def run_worker(settings: WorkerSettings, policy: SlaPolicy) -> None:
     configure_logging(settings.log_level, json=settings.log_json)
     try:
         settings = asyncio.run(_match_input_partitions(settings))
-        declared, _ = build_worker(settings, policy)
+        declared, built = build_worker(settings, policy)
         specs = worker_topics(declared, settings)
         asyncio.run(provision_topics(settings.broker, specs, settings.replication,
                                      security=settings.security))  # fmt: skip
+        if built.catch_up is not None and settings.catch_up:
+            asyncio.run(built.catch_up.run())
     except (TopicError, TimeoutError) as exc:
         raise StartupError(str(exc)) from None
     except KafkaError as exc:

@@ -490,3 +490,82 @@ def test_superseded_schedule_entries_are_compacted_and_live_ones_kept() -> None:
     assert sorted(a.ticket_id for a in breaches if a.sla == FR) == sorted(
         f"open-{i}" for i in range(1000)
     )
+
+
+# -- property: a backlog's batch ends where one event at a time does ----------------------
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(history=histories(), data=st.data())
+def test_ingest_many_ends_as_ingest_one_by_one(history: list[Event], data: st.DataObject) -> None:
+    """One evaluation for a ticket's batch leaves the outcomes, the standing breaches and
+    what was settled as ingesting the same events one by one at the same now does; its
+    alerts are some of theirs (a breach a later event took back is not raised)."""
+    arrival = data.draw(st.permutations(history))
+    now = ns(data.draw(st.sampled_from([0, 30, 300, 100_000])))
+    split = data.draw(st.integers(0, len(arrival)))  # the first part already ingested
+
+    one, many = live(), live()
+    one_alerts: set[str] = set()
+    for event in arrival:
+        out = one.ingest(event, now)
+        assert isinstance(out, list)
+        one_alerts |= {alert.id for alert in out}
+    for event in arrival[:split]:
+        assert isinstance(many.ingest(event, now), list)
+    many_alerts, applied, rejected = many.ingest_many(arrival[split:], now)
+
+    assert rejected == []
+    assert sorted(applied, key=lambda e: (e.time, e.seq)) == applied
+    assert {e.id for e in applied} == {e.id for e in arrival[split:]}
+    a, b = one.tickets["T"], many.tickets["T"]
+    assert a.events == b.events
+    assert list(one.ticket_outcomes(a, now)) == list(many.ticket_outcomes(b, now))
+    # (not ``risk_sent`` nor ``due``: one by one may warn under a priority the batch skips)
+    assert (a.standing, a.settled, a.final_since) == (b.standing, b.settled, b.final_since)
+    assert {alert.id for alert in many_alerts} <= one_alerts
+    # the last record published per pair says the same (as published: ``to_dict``)
+    last_one = {o.sla: o.to_dict() for o, _ in one.drain_outcomes()}
+    last_many = {o.sla: o.to_dict() for o, _ in many.drain_outcomes()}
+    for sla, outcome in last_many.items():
+        assert outcome == last_one[sla]
+
+
+def test_ingest_many_rejects_duplicates_in_and_before_the_batch() -> None:
+    """An event id seen before or earlier in the batch is a duplicate, counted once each."""
+    log = EventLog()
+    log.created("T", at(0))
+    log.add("ticket.responded", "T", at(5))
+    events = decoded(log)
+    engine = live()
+    engine.ingest(events[0], ns(10))
+    alerts, applied, rejected = engine.ingest_many([events[1], events[0], events[1]], ns(10))
+    assert rejected == [DUPLICATE, DUPLICATE]
+    assert applied == [events[1]]
+    assert engine.duplicates == 2
+    assert len(engine.tickets["T"].events) == 2
+    assert alerts == []
+
+
+def test_ingest_many_after_expiry_is_late_for_every_event() -> None:
+    """A ticket expired before the batch: each of its events is late, nothing recreated."""
+    log = EventLog()
+    log.created("T", at(0))
+    log.add("ticket.cancelled", "T", at(1))
+    engine = live()
+    engine.ingest_many(decoded(log), ns(2))
+    assert engine.expire(ns(2) + RETENTION) != []
+    later = EventLog()
+    later.add("ticket.responded", "T", at(3), id="x-1")
+    later.add("ticket.resolved", "T", at(4), id="x-2")
+    again = decoded(later)
+    assert engine.ingest_many(again, ns(5) + RETENTION) == ([], [], [LATE, LATE])
+    assert "T" not in engine.tickets
+
+
+def test_ingest_many_refuses_events_of_two_tickets() -> None:
+    """One call is one ticket: mixing two is a bug of the caller, not silently split."""
+    log = EventLog()
+    log.created("T", at(0))
+    log.created("U", at(0))
+    events = decoded(log)
+    with pytest.raises(ValueError, match="events of 'T' and 'U'"):
+        live().ingest_many(events, ns(1))

@@ -120,6 +120,12 @@ class Outbox:
     def __len__(self) -> int:
         return len(self._pending)
 
+    def discard(self) -> int:
+        """Forget what was added since the last flush (the catch-up abandoning a batch);
+        how many records that was."""
+        count, self._pending = len(self._pending), []
+        return count
+
     def close(self) -> None:
         """The worker is stopping: a send that fails now is not retried.
 

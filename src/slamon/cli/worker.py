@@ -93,6 +93,7 @@ def _settings(
     session_timeout: float,
     recovery_stall_limit: float,
     max_regions: int,
+    catch_up: int,
     oncall: OncallSettings,
     log_level: str,
     log_format: str,
@@ -113,6 +114,7 @@ def _settings(
         session_timeout_s=session_timeout,
         recovery_stall_limit_s=recovery_stall_limit,
         max_regions=max_regions,
+        catch_up=catch_up,
         log_level=log_level,
         log_json=log_format == "json",
         security=security,
@@ -177,6 +179,16 @@ def _settings(
     type=click.IntRange(min=1),
     default=DEFAULTS.max_regions,
     help="Distinct region label values on /metrics; later regions are counted as 'other'.",
+)
+@setting(
+    "--catch-up",
+    type=click.IntRange(min=0),
+    default=DEFAULTS.catch_up,
+    metavar="RECORDS",
+    help="Before joining the consumer group, read an input backlog of at least RECORDS "
+    "records in large batches (several times faster; each ticket's batch is evaluated "
+    "once). Only while no other worker of the group runs: start the others afterwards. "
+    "0: off.",
 )
 @_url_list(
     "--alertmanager",

@@ -23,7 +23,8 @@ from slamon.core.tickets import ALL_SLAS, TicketFold
 _COMPACT_SLACK = 1024  # a small schedule is never worth compacting
 
 
-def _order(event: Event) -> tuple[int, int]:
+def event_order(event: Event) -> tuple[int, int]:
+    """A ticket's history is sorted by this: time, then position in the log."""
     return event.time, event.seq
 
 
@@ -126,7 +127,7 @@ class Engine:
             return changed
         # late: rebuild from the sorted history, as if it had come in order
         history = list(events)
-        insort(history, event, key=_order)
+        insort(history, event, key=event_order)
         ticket.events = tuple(history)
         fold = ticket.fold = TicketFold(self.policy.pause)
         for earlier in history:

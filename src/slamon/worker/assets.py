@@ -90,6 +90,10 @@ class AssetFeed:
             partition = partition_for(asset.encode(), self.partitions, 0)
             self._pending.setdefault(partition, []).append([asset, asset_change(ticket)])
 
+    def discard(self) -> None:
+        """Forget the changes not yet handed to the sink (an abandoned catch-up batch)."""
+        self._pending = {}
+
     async def send_pending(self) -> None:
         """Hand the changes so far to the sink (before the chunk's outputs are flushed)."""
         pending, self._pending = self._pending, {}

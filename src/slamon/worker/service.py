@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 from typing import Any
 
 import orjson
@@ -24,12 +24,12 @@ from slamon.adapters.kept_json import dumps_kept
 from slamon.adapters.metrics import SlaMetrics, Where
 from slamon.core.decisions import Alert, AlertType
 from slamon.core.engine import Ticket
-from slamon.core.events import InvalidEvent
+from slamon.core.events import Event, InvalidEvent
 from slamon.core.explain import explain
 from slamon.core.live import LiveEngine, Rejected, Snapshot
 from slamon.core.text import clip
 from slamon.core.timefmt import NS_PER_S, format_rfc3339
-from slamon.worker.assets import AssetFeed
+from slamon.worker.assets import ASSET_TYPES, AssetFeed
 from slamon.worker.deadletter import dead_letter
 from slamon.worker.inputs import InputPositions
 from slamon.worker.oncall import Oncall
@@ -104,10 +104,7 @@ class SlaService:
             else:
                 await self._handle_event(record)
         except Exception as exc:  # a bug on one record must not stop the stream
-            log.exception("record failed", topic=record.topic, partition=record.partition,
-                          offset=record.offset)  # fmt: skip
-            await self._dead_letter(record, f"internal error: {type(exc).__name__}: {exc}",
-                                    result="error")  # fmt: skip
+            await self._failed(record, exc)
 
     async def _handle_event(self, record: Record) -> None:
         if not await self.inputs.admit(record.partition, record.offset):
@@ -146,6 +143,67 @@ class SlaService:
         due = self.engine.next_due()
         if due is not None and due < self._wake_at:
             self._wake.set()  # a new deadline before the end of the clock's nap
+
+    async def handle_batch(self, records: Sequence[Record]) -> None:
+        """Process a backlog's input records (worker/catchup.py): each ticket's events
+        of the batch evaluated once, its snapshot stored once.
+
+        Outside Faust: no gap check (the caller reads offsets in order), no live-board
+        samples (Faust's windows are not running) and no on-call updates (the recovery
+        that follows sends what fires then). Invalid records are dead-lettered as in
+        :meth:`handle`; a failure on one ticket dead-letters that ticket's records only.
+        """
+        now = self.clock()
+        batches: dict[str, list[tuple[Record, Event]]] = {}
+        for record in records:
+            try:
+                event = decode_record(record.key, record.value, headers_of(record), record.offset)
+            except InvalidEvent as exc:
+                await self._dead_letter(record, exc.reason)
+                continue
+            except Exception as exc:  # a bug on one record must not stop the batch
+                await self._failed(record, exc)
+                continue
+            batches.setdefault(event.ticket_id, []).append((record, event))
+        for ticket_id, batch in batches.items():
+            try:
+                await self._ingest_batch(ticket_id, batch, now)
+            except Exception as exc:
+                for record, _ in batch:
+                    await self._failed(record, exc)
+        await self._emit_outcomes(now, board=False)
+
+    async def _ingest_batch(
+        self, ticket_id: str, batch: list[tuple[Record, Event]], now: int
+    ) -> None:
+        partition = batch[-1][0].partition  # a ticket's key keeps it on one partition
+        alerts, applied, rejected = self.engine.ingest_many([e for _, e in batch], now, partition)
+        for rejection in rejected:
+            self.metrics.event(rejection.reason)
+        for alert in alerts:
+            await self._emit(alert, now, by_clock=False, quiet=True)
+        ticket = self.engine.tickets.get(ticket_id)
+        for event in applied:
+            count_quality(self.metrics, ticket, event)  # the ticket as the batch left it
+            self.metrics.event("processed")
+        if ticket is not None and applied:
+            self.metrics.track(ticket)
+            self._store(ticket_id.encode(), partition, ticket)
+            if self.assets is not None:
+                for event in reversed(applied):  # one change: the ticket as it is now
+                    if event.type in ASSET_TYPES:
+                        self.assets.changed(ticket, event)
+                        break
+            seen = min(applied[-1].time, now)
+            if seen > self._last_event_ns:
+                self._last_event_ns = seen
+                self.metrics.last_event(seen)
+
+    async def _failed(self, record: Record, exc: Exception) -> None:
+        log.exception("record failed", topic=record.topic, partition=record.partition,
+                      offset=record.offset)  # fmt: skip
+        await self._dead_letter(record, f"internal error: {type(exc).__name__}: {exc}",
+                                result="error")  # fmt: skip
 
     async def _handle_tick(self, record: Record) -> None:
         key = record.key or b""
@@ -189,12 +247,19 @@ class SlaService:
         return self.metrics.where(ticket.fold.service, ticket.fold.region)
 
     async def _emit(
-        self, alert: Alert, now: int, *, by_clock: bool, known_at: int | None = None
+        self,
+        alert: Alert,
+        now: int,
+        *,
+        by_clock: bool,
+        known_at: int | None = None,
+        quiet: bool = False,
     ) -> None:
         where = self._where(alert.ticket_id)
         self.metrics.alert(alert, now, by_clock=by_clock, where=where, known_at=known_at)
-        # breaches and retractions are what on-call acts on; at-risk alerts only at debug
-        emit_log = log.debug if alert.type == AlertType.AT_RISK else log.info
+        # breaches and retractions are what on-call acts on; at-risk alerts only at debug,
+        # and a backlog's too (its alerts are on the topic; the catch-up logs a summary)
+        emit_log = log.debug if quiet or alert.type == AlertType.AT_RISK else log.info
         emit_log(
             "alert",
             type=alert.type,
@@ -206,11 +271,11 @@ class SlaService:
         )
         await self.alerts.send(key=alert.ticket_id.encode(), value=encode_alert(alert, now))
 
-    async def _emit_outcomes(self, now: int) -> None:
+    async def _emit_outcomes(self, now: int, *, board: bool = True) -> None:
         for outcome, first in self.engine.drain_outcomes():
             self.metrics.outcome(outcome, first=first, where=self._where(outcome.ticket_id))
             ticket = self.engine.tickets.get(outcome.ticket_id)
-            if first and self.board is not None and ticket is not None:
+            if first and board and self.board is not None and ticket is not None:
                 self.board.add(outcome, ticket.shard)
             await self.outcomes.send(
                 key=outcome.ticket_id.encode(), value=encode_outcome(outcome, now)

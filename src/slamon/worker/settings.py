@@ -66,6 +66,7 @@ class WorkerSettings:
     session_timeout_s: float = 10.0
     recovery_stall_limit_s: float = 60.0  # unready and no recovery progress: exit, restart
     max_regions: int = 50  # distinct region label values; later ones are counted as "other"
+    catch_up: int = 0  # a backlog of at least this many records is read in batches first; 0: off
     log_level: str = "info"
     log_json: bool = True
     security: KafkaSecurity = field(default_factory=KafkaSecurity)  # PLAINTEXT: none

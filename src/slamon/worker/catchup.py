@@ -1,0 +1,298 @@
+"""Catch-up: a large input backlog read in batches before the worker joins its group.
+
+Faust's per-record stream costs ~150 µs a record here, whatever the agent does; a
+worker started on a backlog of a million records spends minutes in it. With
+``--catch-up RECORDS``, a worker whose consumer group has no member and whose
+backlog is at least RECORDS records reads it first with a plain consumer, in large
+batches per partition, one evaluation per ticket per batch (``SlaService.handle_batch``,
+``LiveEngine.ingest_many``). Each batch's outputs (alerts, outcomes, dead letters,
+ticket snapshots into the table's changelog, asset changes) are written before its
+offsets are committed for the group, so a crash in between reads the batch again
+(at-least-once, duplicates only by alert id). Faust then starts as usual: it
+recovers the table from the changelog, finds the engine already holding every
+ticket, and streams from the committed offsets.
+
+The group must stay empty meanwhile: Kafka only takes a commit from outside the
+group while it has no member, and a second worker's snapshots must not be
+overwritten by older ones. The group is checked before the catch-up and before each
+batch is written; start further workers once the first is streaming.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Iterator, MutableMapping
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+
+from slamon.adapters.kafka import admin_client, bootstrap, follow, producing, start_client
+from slamon.adapters.outbox import Outbox
+from slamon.worker.service import SlaService
+from slamon.worker.settings import WorkerSettings
+
+log = structlog.get_logger("slamon.worker")
+
+BATCH_RECORDS = 20_000  # per fetch, all partitions together; outputs written per batch
+FETCH_BYTES = 32 << 20
+MAX_ROUNDS = 5  # records keep coming meanwhile: read again up to the new end, this often
+
+
+@dataclass(frozen=True)
+class CatchUpResult:
+    """What a catch-up did (``records == 0`` and ``skipped``: why it did nothing)."""
+
+    records: int = 0
+    tickets: int = 0  # held by the engine at the end
+    restored: int = 0  # tickets read from the changelog first
+    seconds: float = 0.0
+    skipped: str | None = None
+
+    @property
+    def rate(self) -> float:
+        return self.records / self.seconds if self.seconds > 0 else 0.0
+
+
+@dataclass
+class ConsumerRecord:
+    """An input record as :class:`~slamon.worker.ports.Record` (timestamp in seconds)."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    headers: Any
+    timestamp: float | None
+
+
+class BacklogTable(MutableMapping[bytes, bytes]):
+    """The ticket table during a catch-up: snapshots in a dict, each write also a
+    changelog record of the partition being read (``partition``)."""
+
+    def __init__(self, outbox: Outbox, changelog: str, data: dict[bytes, bytes]) -> None:
+        self.outbox, self.changelog, self.data = outbox, changelog, data
+        self.partition = 0
+
+    def __setitem__(self, key: bytes, value: bytes) -> None:
+        self.data[key] = value
+        self.outbox.add(self.changelog, key, value, self.partition)
+
+    def __delitem__(self, key: bytes) -> None:
+        del self.data[key]
+        self.outbox.add(self.changelog, key, None, self.partition)
+
+    def __getitem__(self, key: bytes) -> bytes:
+        return self.data[key]
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(list(self.data))
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+
+class CatchUp:
+    """Runs one catch-up for ``service`` (built by the composition root)."""
+
+    def __init__(
+        self,
+        service: SlaService,
+        settings: WorkerSettings,
+        *,
+        outbox: Outbox,
+        changelog: str,
+        use_producer: Callable[[Any], None],
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.service = service
+        self.settings = settings
+        self.outbox = outbox
+        self.changelog = changelog
+        self.use_producer = use_producer  # the outbox's producer until Faust's is up
+        self.clock = clock
+        self._admin: AIOKafkaAdminClient
+
+    async def run(self) -> CatchUpResult:
+        """Catch up if the backlog is large enough and the group empty; never raises for
+        the backlog's content (records go through the service like the agent's)."""
+        settings, security = self.settings, self.settings.security
+        if settings.catch_up <= 0:
+            return CatchUpResult(skipped="off")
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=bootstrap(settings.broker), group_id=settings.app_id,
+            enable_auto_commit=False, auto_offset_reset="earliest",
+            max_partition_fetch_bytes=FETCH_BYTES, fetch_max_bytes=FETCH_BYTES,
+            **security.client_kwargs(),
+        )  # fmt: skip
+        await start_client(consumer, security, consumer.stop)
+        try:
+            async with admin_client(settings.broker, security) as self._admin:
+                return await self._run(consumer)
+        finally:
+            await consumer.stop()
+
+    async def _run(self, consumer: AIOKafkaConsumer) -> CatchUpResult:
+        started = self.clock()
+        if not await self._group_empty():
+            return CatchUpResult(skipped="the consumer group has members")
+        events = self.settings.topics.events
+        tps = [TopicPartition(events, p) for p in range(self.settings.partitions)]
+        consumer.assign(tps)
+        starts = await self._starts(consumer, tps)
+        ends = await consumer.end_offsets(tps)
+        backlog = sum(max(0, ends[tp] - starts[tp]) for tp in tps)
+        if backlog < self.settings.catch_up:
+            return CatchUpResult(skipped=f"backlog of {backlog} records, under the threshold")
+        log.info("catching up", backlog=backlog, partitions=len(tps))
+        async with producing(self.settings.broker, security=self.settings.security) as producer:
+            self.use_producer(producer)
+            try:
+                snapshots = await self._changelog()
+                result = await self._offline(consumer, tps, starts, ends, snapshots)
+            finally:
+                self.use_producer(None)
+        seconds = self.clock() - started
+        done = CatchUpResult(result.records, result.tickets, result.restored, seconds,
+                             result.skipped)  # fmt: skip
+        log.info("caught up", records=done.records, tickets=done.tickets,
+                 restored=done.restored, seconds=round(seconds, 1),
+                 records_per_s=round(done.rate), stopped=done.skipped)  # fmt: skip
+        return done
+
+    async def _group_empty(self) -> bool:
+        answers = await self._admin.describe_consumer_groups([self.settings.app_id])
+        for answer in answers:
+            for group in answer.groups:
+                error_code, group_id, state, members = group[0], group[1], group[2], group[5]
+                if group_id == self.settings.app_id and (error_code or members or state
+                                                         not in ("Empty", "Dead", "")):  # fmt: skip
+                    return False
+        return True
+
+    async def _starts(
+        self, consumer: AIOKafkaConsumer, tps: list[TopicPartition]
+    ) -> dict[TopicPartition, int]:
+        """Each partition's committed offset, else its beginning (auto reset: earliest)."""
+        beginnings = await consumer.beginning_offsets(tps)
+        starts = {}
+        for tp in tps:
+            committed = await consumer.committed(tp)
+            starts[tp] = max(committed, beginnings[tp]) if committed is not None else beginnings[tp]
+        return starts
+
+    async def _changelog(self) -> dict[bytes, bytes]:
+        """The ticket table as its changelog holds it (what Faust's recovery would read)."""
+        snapshots: dict[bytes, bytes] = {}
+        async for message in follow(self.settings.broker, self.changelog, stop_at_end=True,
+                                    idle_s=0.2, security=self.settings.security):  # fmt: skip
+            if message.key is None:
+                continue
+            if message.value is None:
+                snapshots.pop(message.key, None)
+            else:
+                snapshots[message.key] = message.value
+        return snapshots
+
+    async def _offline(
+        self,
+        consumer: AIOKafkaConsumer,
+        tps: list[TopicPartition],
+        starts: dict[TopicPartition, int],
+        ends: dict[TopicPartition, int],
+        snapshots: dict[bytes, bytes],
+    ) -> CatchUpResult:
+        service = self.service
+        table = BacklogTable(self.outbox, self.changelog, snapshots)
+        kept = service.table, service.oncall, service.board
+        service.table, service.oncall, service.board = table, None, None
+        try:
+            await service.on_recovered({tp.partition for tp in tps})
+            restored = len(service.engine.tickets)
+            records, stopped = await self._rounds(consumer, tps, starts, ends, table)
+        finally:
+            service.table, service.oncall, service.board = kept
+            service.ready = False  # ready once Faust's own recovery is done
+            service.metrics.ready(False)
+        return CatchUpResult(records, len(service.engine.tickets), restored, skipped=stopped)
+
+    async def _rounds(
+        self,
+        consumer: AIOKafkaConsumer,
+        tps: list[TopicPartition],
+        starts: dict[TopicPartition, int],
+        ends: dict[TopicPartition, int],
+        table: BacklogTable,
+    ) -> tuple[int, str | None]:
+        for tp in tps:
+            consumer.seek(tp, starts[tp])
+        records = 0
+        for _round in range(MAX_ROUNDS):
+            done, stopped = await self._read_to(consumer, tps, ends, table)
+            records += done
+            if stopped is not None:
+                return records, stopped
+            ends = await consumer.end_offsets(tps)
+            left = sum([max(0, ends[tp] - await consumer.position(tp)) for tp in tps])
+            if left < self.settings.catch_up:
+                break
+        return records, None
+
+    async def _read_to(
+        self,
+        consumer: AIOKafkaConsumer,
+        tps: list[TopicPartition],
+        ends: dict[TopicPartition, int],
+        table: BacklogTable,
+    ) -> tuple[int, str | None]:
+        """Read every partition up to ``ends``; (records written, why it stopped early)."""
+        written = 0
+        open_tps = [tp for tp in tps if await consumer.position(tp) < ends[tp]]
+        while open_tps:
+            fetched = await consumer.getmany(*open_tps, timeout_ms=1000,
+                                             max_records=BATCH_RECORDS)  # fmt: skip
+            positions: dict[TopicPartition, int] = {}
+            count = 0
+            for tp, records in fetched.items():
+                batch = [_record(r) for r in records]  # past ``ends`` too: a backlog as well
+                if batch:
+                    table.partition = tp.partition
+                    await self.service.handle_batch(batch)
+                    positions[tp] = batch[-1].offset + 1
+                    count += len(batch)
+            if positions:
+                if not await self._group_empty():
+                    self._abandon(written)
+                    return written, "another worker joined the group: the rest is the group's"
+                await self.service.flush()  # the outputs first, then the offsets
+                await consumer.commit(positions)
+                written += count
+            open_tps = [tp for tp in open_tps if await consumer.position(tp) < ends[tp]]
+            await asyncio.sleep(0)
+        return written, None
+
+    def _abandon(self, written: int) -> None:
+        """Another worker joined: this batch's outputs are not written nor its offsets
+        committed (the group reads it again), and the engine forgets every ticket (Faust's
+        recovery rebuilds them from the changelog, which has every batch written so far)."""
+        service, partitions = self.service, set(range(self.settings.partitions))
+        discarded = self.outbox.discard()
+        if service.assets is not None:
+            service.assets.discard()
+        service.unsettled.keep_only(())
+        service.on_revoked(partitions)
+        log.warning("catch-up stopped: another worker joined the group", records_written=written,
+                    outputs_discarded=discarded)  # fmt: skip
+
+
+def _record(record: Any) -> ConsumerRecord:
+    timestamp = record.timestamp / 1000 if record.timestamp is not None else None
+    return ConsumerRecord(record.topic, record.partition, record.offset, record.key,
+                          record.value, record.headers, timestamp)  # fmt: skip
+
+
+Runner = Callable[[], Awaitable[CatchUpResult]]
