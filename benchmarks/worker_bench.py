@@ -9,6 +9,8 @@ In one run, on topics of its own (loopback broker only, bounded in count and tim
   delay    : breach-detection delay percentiles (deadline -> alert) for tickets with
              second-long targets and no further event
   memory   : RSS of a worker (rocksdb store) idle, then holding --open-tickets open tickets
+  streamed : a worker (rocksdb store) started on the whole log as a backlog: launch to last record
+  catchup  : the same with --catch-up (the backlog read in batches before Faust starts)
 Throughput is the time from the first to the last record processed (start-up excluded).
 """
 
@@ -116,8 +118,10 @@ def run_bare(topic: str, count: int, workdir: Path) -> float:
 
 class WorkerProc:
     def __init__(
-        self, app_id: str, events_topic: str, workdir: Path, store: str, policy: Path | None = None
-    ) -> None:
+        self, app_id: str, events_topic: str, workdir: Path, store: str, policy: Path | None = None,
+        *, extra: tuple[str, ...] = (), wait_ready: bool = True,
+    ) -> None:  # fmt: skip
+        self.launched = time.perf_counter()
         self.port = 6300 + int(uuid.uuid4().int % 500)
         args = [
             sys.executable,
@@ -149,8 +153,11 @@ class WorkerProc:
         ]
         if policy is not None:
             args += ["--policy", str(policy)]
+        args += extra
         with (workdir / f"{app_id}.log").open("wb") as log:
             self.proc = subprocess.Popen(args, stdout=log, stderr=log)
+        if not wait_ready:
+            return
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             if self.metrics(quiet=True).get("slamon_ready", 0) == 1:
@@ -194,6 +201,21 @@ class WorkerProc:
             self.proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
             self.proc.kill()
+
+
+def time_from_launch(worker: WorkerProc, count: int, timeout_s: float = 1800) -> float:
+    """Seconds from the worker's launch until it has handled ``count`` records."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if worker.proc.poll() is not None:
+            raise RuntimeError(f"worker exited with {worker.proc.returncode}")
+        m = worker.metrics(quiet=True)
+        done = sum(m.get(f"slamon_events_total[{r}]", 0.0)
+                   for r in ("processed", "invalid", "duplicate", "late"))  # fmt: skip
+        if done >= count:
+            return time.perf_counter() - worker.launched
+        time.sleep(0.5)
+    raise RuntimeError("worker did not finish in time")
 
 
 def time_worker(worker: WorkerProc, count: int, timeout_s: float = 900) -> float:
@@ -337,6 +359,22 @@ def main() -> None:
         print(f"slamon worker        {took:7.2f} s  {count / took:10,.0f} events/s")
     if raw and bare and took:
         print(f"worker / bare agent  {bare / took:.2f}x   worker / raw  {raw / took:.2f}x")
+    if "catchup" in parts or "streamed" in parts:
+        print(f"backlog of {count} records, from the worker's launch to the last one handled:")
+        times = {}
+        for part, extra in (("streamed", ()), ("catchup", ("--catch-up", "10000"))):
+            if part not in parts:
+                continue
+            worker = WorkerProc(f"bc{uuid.uuid4().hex[:8]}", topic, workdir, "rocksdb://",
+                                extra=extra, wait_ready=False)  # fmt: skip
+            try:
+                times[part] = time_from_launch(worker, count)
+            finally:
+                worker.stop()
+            label = "catch-up worker" if part == "catchup" else "streaming worker"
+            print(f"{label:20} {times[part]:7.2f} s  {count / times[part]:10,.0f} events/s")
+        if len(times) == 2:
+            print(f"catch-up / streaming {times['streamed'] / times['catchup']:.2f}x")
     if "delay" in parts:
         delays = detection_delays(workdir, args.delay_tickets)
         if delays:

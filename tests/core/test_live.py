@@ -28,6 +28,7 @@ from slamon.core.decisions import (
 from slamon.core.engine import Engine
 from slamon.core.events import Event, parse_event
 from slamon.core.live import LiveEngine, Snapshot, SnapshotError
+from slamon.core.policy import SLAS
 from slamon.core.timefmt import NS_PER_S, parse_rfc3339
 from slamon.testing import EventLog, at, small_policy
 
@@ -522,11 +523,13 @@ def test_ingest_many_ends_as_ingest_one_by_one(history: list[Event], data: st.Da
     # (not ``risk_sent`` nor ``due``: one by one may warn under a priority the batch skips)
     assert (a.standing, a.settled, a.final_since) == (b.standing, b.settled, b.final_since)
     assert {alert.id for alert in many_alerts} <= one_alerts
-    # the last record published per pair says the same (as published: ``to_dict``)
+    # the last record published per final pair says the same (as published: ``to_dict``;
+    # an open pair's record is its elapsed at the moment it was written)
     last_one = {o.sla: o.to_dict() for o, _ in one.drain_outcomes()}
     last_many = {o.sla: o.to_dict() for o, _ in many.drain_outcomes()}
-    for sla, outcome in last_many.items():
-        assert outcome == last_one[sla]
+    for index, sla in enumerate(SLAS):
+        if b.settled & (1 << index) and sla in last_many:
+            assert last_many[sla] == last_one[sla]
 
 
 def test_ingest_many_rejects_duplicates_in_and_before_the_batch() -> None:

@@ -26,6 +26,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from slamon.adapters.kafka import Message, publish_lines, read_topic
 from slamon.core.decisions import AlertType, alert_id
+from slamon.core.replay import ReplayResult
 from slamon.core.timefmt import format_rfc3339
 
 
@@ -311,3 +312,47 @@ def fresh_broker(home: Path) -> Iterator[FreshBroker]:
         yield broker
     finally:
         broker.stop()
+
+
+def assert_matches_replay(deployment: Deployment, expected: ReplayResult) -> None:
+    """The deployment's outputs agree with replay's result on the same log: the last
+    outcome record of each pair replay sees settled, standing breaches, dead letters."""
+    # outcomes: the last record of each pair
+    last: dict[tuple[str, str], dict[str, object]] = {}
+    for message in deployment.read("outcomes"):
+        record = orjson.loads(message.value or b"")
+        last[(record["ticket_id"], record["sla"])] = record
+    settled = {
+        (o.ticket_id, o.sla): o
+        for o in expected.outcomes
+        if o.stopped or o.status in ("cancelled", "not_applicable")
+    }
+    assert settled, "the log must settle some SLAs"
+    for pair, outcome in settled.items():
+        record = last.get(pair)
+        assert record is not None, f"no outcome record for {pair}"
+        assert record["status"] == outcome.status, pair
+        assert round(float(str(record["elapsed_seconds"])), 3) == round(
+            outcome.elapsed_ns / 1e9, 3
+        ), pair
+    for pair, record in last.items():
+        if pair not in settled:  # reopened after a resolution: reported as open again
+            assert record["status"] == "open", (pair, record)
+
+    # alerts: standing breaches
+    standing: dict[tuple[str, str], str] = {}
+    for message in deployment.read("alerts"):
+        alert = orjson.loads(message.value or b"")
+        if alert["type"] in (AlertType.BREACHED, AlertType.RETRACTED):
+            standing[(alert["subject"], alert["data"]["sla"])] = alert["type"]
+    worker_breaches = {pair for pair, kind in standing.items() if kind == AlertType.BREACHED}
+    replay_breaches = {(o.ticket_id, o.sla) for o in expected.outcomes if o.status == "breached"}
+    assert replay_breaches <= worker_breaches
+    running = {(o.ticket_id, o.sla) for o in expected.outcomes if o.status in ("open", "breached")
+               and not o.stopped}  # fmt: skip
+    assert worker_breaches - replay_breaches <= running
+
+    # dead letters: one per invalid line, with the reason in a header
+    dead = deployment.read("dead-letter")
+    assert len(dead) == len(expected.invalid)
+    assert all(any(k == "slamon_error" for k, _ in m.headers) for m in dead)

@@ -14,15 +14,12 @@ from typing import Any
 
 import orjson
 
-from slamon.core.decisions import AlertType
 from slamon.core.timefmt import format_rfc3339, parse_rfc3339
 from slamon.policies import load_policy_or_default
 from slamon.replay import replay
 from slamon.simulate import generate_log
-from tests.integration.harness import Deployment, wait_until
+from tests.integration.harness import Deployment, assert_matches_replay, wait_until
 from tests.quality_figures import FORMULAS, figures
-
-FINAL = {"met", "breached", "cancelled", "not_applicable"}
 
 
 def _messy_log(tickets: int, seed: int) -> list[bytes]:
@@ -53,45 +50,7 @@ def test_worker_matches_replay_on_a_messy_log(deployment: Deployment) -> None:
     assert worker.metric("slamon_events_total", result="invalid") == len(expected.invalid)
     assert worker.metric("slamon_events_total", result="duplicate") == expected.duplicates
 
-    # outcomes: the last record of each pair
-    last: dict[tuple[str, str], dict[str, object]] = {}
-    for message in deployment.read("outcomes"):
-        record = orjson.loads(message.value or b"")
-        last[(record["ticket_id"], record["sla"])] = record
-    settled = {
-        (o.ticket_id, o.sla): o
-        for o in expected.outcomes
-        if o.stopped or o.status in ("cancelled", "not_applicable")
-    }
-    assert settled, "the log must settle some SLAs"
-    for pair, outcome in settled.items():
-        record = last.get(pair)
-        assert record is not None, f"no outcome record for {pair}"
-        assert record["status"] == outcome.status, pair
-        assert round(float(str(record["elapsed_seconds"])), 3) == round(
-            outcome.elapsed_ns / 1e9, 3
-        ), pair
-    for pair, record in last.items():
-        if pair not in settled:  # reopened after a resolution: reported as open again
-            assert record["status"] == "open", (pair, record)
-
-    # alerts: standing breaches
-    standing: dict[tuple[str, str], str] = {}
-    for message in deployment.read("alerts"):
-        alert = orjson.loads(message.value or b"")
-        if alert["type"] in (AlertType.BREACHED, AlertType.RETRACTED):
-            standing[(alert["subject"], alert["data"]["sla"])] = alert["type"]
-    worker_breaches = {pair for pair, kind in standing.items() if kind == AlertType.BREACHED}
-    replay_breaches = {(o.ticket_id, o.sla) for o in expected.outcomes if o.status == "breached"}
-    assert replay_breaches <= worker_breaches
-    running = {(o.ticket_id, o.sla) for o in expected.outcomes if o.status in ("open", "breached")
-               and not o.stopped}  # fmt: skip
-    assert worker_breaches - replay_breaches <= running
-
-    # dead letters: one per invalid line, with the reason in a header
-    dead = deployment.read("dead-letter")
-    assert len(dead) == len(expected.invalid)
-    assert all(any(k == "slamon_error" for k, _ in m.headers) for m in dead)
+    assert_matches_replay(deployment, expected)
 
 
 def _leave_some_open(lines: list[bytes], count: int) -> list[bytes]:

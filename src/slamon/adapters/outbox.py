@@ -17,8 +17,9 @@ waiting would stall its partition forever.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Protocol
 
@@ -110,6 +111,16 @@ class Outbox:
     def on_delivered(self, topic: str, callback: Delivered) -> None:
         """Call ``callback(partition, last offset)`` once a batch of ``topic`` is written."""
         self._delivered[topic] = callback
+
+    @contextlib.contextmanager
+    def without_delivered(self) -> Iterator[None]:
+        """No ``on_delivered`` callback inside the block (the catch-up writes a table's
+        changelog while the table's store is not open: its recovery must read it all)."""
+        kept, self._delivered = self._delivered, {}
+        try:
+            yield
+        finally:
+            self._delivered = kept
 
     def add(
         self, topic: str, key: bytes | None, value: bytes | None, partition: int | None = None,

@@ -4,7 +4,7 @@ Faust's per-record stream costs ~150 µs a record here, whatever the agent does;
 worker started on a backlog of a million records spends minutes in it. With
 ``--catch-up RECORDS``, a worker whose consumer group has no member and whose
 backlog is at least RECORDS records reads it first with a plain consumer, in large
-batches per partition, one evaluation per ticket per batch (``SlaService.handle_batch``,
+batches per partition, one evaluation per ticket per batch (``worker.backlog.handle_batch``,
 ``LiveEngine.ingest_many``). Each batch's outputs (alerts, outcomes, dead letters,
 ticket snapshots into the table's changelog, asset changes) are written before its
 offsets are committed for the group, so a crash in between reads the batch again
@@ -32,6 +32,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from slamon.adapters.kafka import admin_client, bootstrap, follow, producing, start_client
 from slamon.adapters.outbox import Outbox
+from slamon.worker.backlog import handle_batch
 from slamon.worker.service import SlaService
 from slamon.worker.settings import WorkerSettings
 
@@ -132,9 +133,12 @@ class CatchUp:
         await start_client(consumer, security, consumer.stop)
         try:
             async with admin_client(settings.broker, security) as self._admin:
-                return await self._run(consumer)
+                result = await self._run(consumer)
         finally:
             await consumer.stop()
+        if not result.records and result.skipped:
+            log.info("catch-up skipped", reason=result.skipped)
+        return result
 
     async def _run(self, consumer: AIOKafkaConsumer) -> CatchUpResult:
         started = self.clock()
@@ -153,7 +157,8 @@ class CatchUp:
             self.use_producer(producer)
             try:
                 snapshots = await self._changelog()
-                result = await self._offline(consumer, tps, starts, ends, snapshots)
+                with self.outbox.without_delivered():  # Faust's recovery reads it all
+                    result = await self._offline(consumer, tps, starts, ends, snapshots)
             finally:
                 self.use_producer(None)
         seconds = self.clock() - started
@@ -261,7 +266,7 @@ class CatchUp:
                 batch = [_record(r) for r in records]  # past ``ends`` too: a backlog as well
                 if batch:
                     table.partition = tp.partition
-                    await self.service.handle_batch(batch)
+                    await handle_batch(self.service, batch)
                     positions[tp] = batch[-1].offset + 1
                     count += len(batch)
             if positions:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable, MutableMapping, Sequence
+from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 import orjson
@@ -24,12 +24,12 @@ from slamon.adapters.kept_json import dumps_kept
 from slamon.adapters.metrics import SlaMetrics, Where
 from slamon.core.decisions import Alert, AlertType
 from slamon.core.engine import Ticket
-from slamon.core.events import Event, InvalidEvent
+from slamon.core.events import InvalidEvent
 from slamon.core.explain import explain
 from slamon.core.live import LiveEngine, Rejected, Snapshot
 from slamon.core.text import clip
 from slamon.core.timefmt import NS_PER_S, format_rfc3339
-from slamon.worker.assets import ASSET_TYPES, AssetFeed
+from slamon.worker.assets import AssetFeed
 from slamon.worker.deadletter import dead_letter
 from slamon.worker.inputs import InputPositions
 from slamon.worker.oncall import Oncall
@@ -104,7 +104,7 @@ class SlaService:
             else:
                 await self._handle_event(record)
         except Exception as exc:  # a bug on one record must not stop the stream
-            await self._failed(record, exc)
+            await self.record_failed(record, exc)
 
     async def _handle_event(self, record: Record) -> None:
         if not await self.inputs.admit(record.partition, record.offset):
@@ -112,7 +112,7 @@ class SlaService:
         try:
             event = decode_record(record.key, record.value, headers_of(record), record.offset)
         except InvalidEvent as exc:
-            await self._dead_letter(record, exc.reason)
+            await self.dead_letter_record(record, exc.reason)
             return
         now = self.clock()
         alerts = self.engine.ingest(event, now, shard=record.partition)
@@ -122,13 +122,13 @@ class SlaService:
         # the earliest the worker could have found these: the record's own timestamp
         known_at = int(record.timestamp * NS_PER_S) if record.timestamp else None
         for alert in alerts:
-            await self._emit(alert, now, by_clock=False, known_at=known_at)
-        await self._emit_outcomes(now)
+            await self.emit(alert, now, by_clock=False, known_at=known_at)
+        await self.emit_outcomes(now)
         ticket = self.engine.tickets.get(event.ticket_id)
         count_quality(self.metrics, ticket, event)
         if ticket is not None:
             self.metrics.track(ticket)  # its quality states (a late event may refold it)
-            self._store(event.ticket_id.encode(), record.partition, ticket)
+            self.store(event.ticket_id.encode(), record.partition, ticket)
             if self.assets is not None:  # the repartition by asset (worker/assets.py)
                 self.assets.changed(ticket, event)
             if self.oncall is not None:
@@ -144,71 +144,16 @@ class SlaService:
         if due is not None and due < self._wake_at:
             self._wake.set()  # a new deadline before the end of the clock's nap
 
-    async def handle_batch(self, records: Sequence[Record]) -> None:
-        """Process a backlog's input records (worker/catchup.py): each ticket's events
-        of the batch evaluated once, its snapshot stored once.
-
-        Outside Faust: no gap check (the caller reads offsets in order), no live-board
-        samples (Faust's windows are not running) and no on-call updates (the recovery
-        that follows sends what fires then). Invalid records are dead-lettered as in
-        :meth:`handle`; a failure on one ticket dead-letters that ticket's records only.
-        """
-        now = self.clock()
-        batches: dict[str, list[tuple[Record, Event]]] = {}
-        for record in records:
-            try:
-                event = decode_record(record.key, record.value, headers_of(record), record.offset)
-            except InvalidEvent as exc:
-                await self._dead_letter(record, exc.reason)
-                continue
-            except Exception as exc:  # a bug on one record must not stop the batch
-                await self._failed(record, exc)
-                continue
-            batches.setdefault(event.ticket_id, []).append((record, event))
-        for ticket_id, batch in batches.items():
-            try:
-                await self._ingest_batch(ticket_id, batch, now)
-            except Exception as exc:
-                for record, _ in batch:
-                    await self._failed(record, exc)
-        await self._emit_outcomes(now, board=False)
-
-    async def _ingest_batch(
-        self, ticket_id: str, batch: list[tuple[Record, Event]], now: int
-    ) -> None:
-        partition = batch[-1][0].partition  # a ticket's key keeps it on one partition
-        alerts, applied, rejected = self.engine.ingest_many([e for _, e in batch], now, partition)
-        for rejection in rejected:
-            self.metrics.event(rejection.reason)
-        for alert in alerts:
-            await self._emit(alert, now, by_clock=False, quiet=True)
-        ticket = self.engine.tickets.get(ticket_id)
-        for event in applied:
-            count_quality(self.metrics, ticket, event)  # the ticket as the batch left it
-            self.metrics.event("processed")
-        if ticket is not None and applied:
-            self.metrics.track(ticket)
-            self._store(ticket_id.encode(), partition, ticket)
-            if self.assets is not None:
-                for event in reversed(applied):  # one change: the ticket as it is now
-                    if event.type in ASSET_TYPES:
-                        self.assets.changed(ticket, event)
-                        break
-            seen = min(applied[-1].time, now)
-            if seen > self._last_event_ns:
-                self._last_event_ns = seen
-                self.metrics.last_event(seen)
-
-    async def _failed(self, record: Record, exc: Exception) -> None:
+    async def record_failed(self, record: Record, exc: Exception) -> None:
         log.exception("record failed", topic=record.topic, partition=record.partition,
                       offset=record.offset)  # fmt: skip
-        await self._dead_letter(record, f"internal error: {type(exc).__name__}: {exc}",
+        await self.dead_letter_record(record, f"internal error: {type(exc).__name__}: {exc}",
                                 result="error")  # fmt: skip
 
     async def _handle_tick(self, record: Record) -> None:
         key = record.key or b""
         if record.value == TICK_EXPIRE:
-            self._store(key, record.partition, None)
+            self.store(key, record.partition, None)
             return
         if record.value == TICK_BOARD:
             if self.board is not None:
@@ -216,9 +161,9 @@ class SlaService:
             return
         ticket = self.engine.tickets.get(key.decode())
         if ticket is not None:
-            self._store(key, record.partition, ticket)
+            self.store(key, record.partition, ticket)
 
-    def _store(self, key: bytes, partition: int, ticket: Ticket | None) -> None:
+    def store(self, key: bytes, partition: int, ticket: Ticket | None) -> None:
         """Write (None: delete) a ticket's snapshot; unsettled until a flush delivers it."""
         if ticket is None:
             self.table.pop(key, None)
@@ -228,7 +173,9 @@ class SlaService:
             self.table[key] = value
             self.unsettled.record(key, partition, value)
 
-    async def _dead_letter(self, record: Record, reason: str, result: str = "invalid") -> None:
+    async def dead_letter_record(
+        self, record: Record, reason: str, result: str = "invalid"
+    ) -> None:
         self.metrics.event(result)
         self.metrics.dead_letter(reason, result)
         reason = clip(reason, MAX_REASON_CHARS)
@@ -246,15 +193,10 @@ class SlaService:
             return "remote", "none"
         return self.metrics.where(ticket.fold.service, ticket.fold.region)
 
-    async def _emit(
-        self,
-        alert: Alert,
-        now: int,
-        *,
-        by_clock: bool,
-        known_at: int | None = None,
+    async def emit(
+        self, alert: Alert, now: int, *, by_clock: bool, known_at: int | None = None,
         quiet: bool = False,
-    ) -> None:
+    ) -> None:  # fmt: skip
         where = self._where(alert.ticket_id)
         self.metrics.alert(alert, now, by_clock=by_clock, where=where, known_at=known_at)
         # breaches and retractions are what on-call acts on; at-risk alerts only at debug,
@@ -271,7 +213,7 @@ class SlaService:
         )
         await self.alerts.send(key=alert.ticket_id.encode(), value=encode_alert(alert, now))
 
-    async def _emit_outcomes(self, now: int, *, board: bool = True) -> None:
+    async def emit_outcomes(self, now: int, *, board: bool = True) -> None:
         for outcome, first in self.engine.drain_outcomes():
             self.metrics.outcome(outcome, first=first, where=self._where(outcome.ticket_id))
             ticket = self.engine.tickets.get(outcome.ticket_id)
@@ -302,7 +244,7 @@ class SlaService:
         now = self.clock()
         fired = self.engine.advance(now)
         for alert in fired:
-            await self._emit(alert, now, by_clock=True)
+            await self.emit(alert, now, by_clock=True)
         if fired:
             for ticket_id in dict.fromkeys(alert.ticket_id for alert in fired):
                 ticket = self.engine.tickets.get(ticket_id)
@@ -310,7 +252,7 @@ class SlaService:
                     self.metrics.track(ticket)  # a breach of a stopped clock found late
                     if self.oncall is not None:
                         self.oncall.changed(ticket, now)
-        await self._emit_outcomes(now)
+        await self.emit_outcomes(now)
         await self._persist_touched()
         if self.ready:  # records the consumer dropped at a partition's end: read again
             await self.inputs.resume_stuck(now)
@@ -395,11 +337,11 @@ class SlaService:
                 failed += 1
                 continue
             for alert in alerts:
-                await self._emit(alert, now, by_clock=True)
+                await self.emit(alert, now, by_clock=True)
             restored += 1
             self._rebuilt += 1
         await self._rewrite(undone)
-        await self._emit_outcomes(now)
+        await self.emit_outcomes(now)
         await self.flush()
         if self.oncall is not None:  # what fires now, sent at once; nothing resolved fires
             tickets = self.engine.tickets

@@ -1,0 +1,78 @@
+"""``slamon worker --catch-up``: a backlog read in batches before the worker joins its
+group, then streaming as usual, on the real broker; the outputs agree with replay."""
+
+from __future__ import annotations
+
+import re
+import signal
+
+import orjson
+
+from slamon.policies import load_policy_or_default
+from slamon.replay import replay
+from slamon.simulate import generate_log
+from tests.integration.harness import Deployment, Worker, assert_matches_replay, wait_until
+
+
+def _messy_log(tickets: int, seed: int) -> list[bytes]:
+    policy = load_policy_or_default(None)
+    return [r.encode() if isinstance(r, str) else orjson.dumps(r)
+            for r in generate_log(policy, tickets, seed=seed, messy=True)]  # fmt: skip
+
+
+def _handled(worker: Worker) -> float:
+    return sum(worker.metric("slamon_events_total", result=r)
+               for r in ("processed", "invalid", "duplicate", "late", "error"))  # fmt: skip
+
+
+def _caught_up(worker: Worker) -> dict[str, object]:
+    for line in worker.log().splitlines():
+        if '"caught up"' in line:
+            return dict(orjson.loads(line))
+    raise AssertionError(f"no 'caught up' line in {worker.log_path}")
+
+
+def test_catch_up_starts_from_the_table_streams_after_and_matches_replay(
+    deployment: Deployment,
+) -> None:
+    """A worker streams the first part of a messy log and stops; the second part waits as
+    a backlog; a worker with --catch-up reads it in batches on top of the changelog's
+    tickets, then streams the third part: outcomes, standing breaches and dead letters
+    of the whole are replay's."""
+    lines = _messy_log(tickets=400, seed=11)
+    first, second, third = lines[: len(lines) // 3], lines[len(lines) // 3 : -300], lines[-300:]
+    expected = replay(lines, load_policy_or_default(None))
+
+    streaming = deployment.worker(0).start()
+    deployment.publish(first)
+    wait_until(lambda: _handled(streaming) == len(first), 90, "the first part consumed")
+    streaming.kill(signal.SIGTERM)
+
+    deployment.publish(second)
+    catching_up = deployment.worker(1)
+    catching_up.args += ["--catch-up", "100"]
+    catching_up.start(ready_timeout_s=120)
+    wait_until(lambda: _handled(catching_up) == len(second), 60, "the backlog handled")
+    summary = _caught_up(catching_up)
+    assert summary["records"] == len(second)
+    assert isinstance(summary["restored"], int)
+    assert summary["restored"] > 0, "the first worker's tickets come from the changelog"
+
+    deployment.publish(third)
+    wait_until(lambda: _handled(catching_up) == len(second) + len(third), 60, "streamed after")
+    assert_matches_replay(deployment, expected)
+
+
+def test_catch_up_is_skipped_while_another_worker_is_in_the_group(deployment: Deployment) -> None:
+    """A group member exists: the catch-up does nothing (its commits would be refused,
+    its snapshots could overwrite newer ones) and the worker joins the group."""
+    lines = _messy_log(tickets=60, seed=3)
+    running = deployment.worker(0).start()
+    deployment.publish(lines)
+    wait_until(lambda: _handled(running) == len(lines), 60, "the log consumed")
+    joining = deployment.worker(1)
+    joining.args += ["--catch-up", "1"]
+    joining.start(ready_timeout_s=120)
+    wait_until(lambda: "catch-up skipped" in joining.log(), 30, "the skip logged")
+    assert re.search(r'"reason":"the consumer group has members"', joining.log())
+    assert '"caught up"' not in joining.log()
