@@ -57,6 +57,12 @@ bench-soak: $(STAMP) kafka-up
 bench-soak-sim: $(STAMP)
 	$(BIN)/python benchmarks/soak_sim.py $(BENCH_ARGS)
 
+# a 1M-record backlog: streamed by a worker, then read with --catch-up (docs/benchmarks.md)
+.PHONY: bench-catchup
+bench-catchup: $(STAMP) kafka-up
+	$(BIN)/python benchmarks/worker_bench.py --events 1000000 --log backfill \
+		--parts streamed,catchup $(BENCH_ARGS)
+
 bench-recovery: $(STAMP) kafka-up
 	$(BIN)/python benchmarks/recovery_bench.py $(BENCH_ARGS)
 

@@ -36,6 +36,7 @@ from slamon.adapters.kafka import publish_lines, read_topic
 from slamon.adapters.kafka_topics import ensure_topics
 from slamon.core.timefmt import NS_PER_S, format_rfc3339, parse_rfc3339
 from slamon.policies import load_policy_or_default
+from slamon.replay import replay
 from slamon.simulate import generate_log
 
 BROKER = os.environ.get("SLAMON_TEST_BROKER", "127.0.0.1:9092")
@@ -218,6 +219,43 @@ def time_from_launch(worker: WorkerProc, count: int, timeout_s: float = 1800) ->
     raise RuntimeError("worker did not finish in time")
 
 
+def against_replay(app_id: str, lines: list[bytes]) -> str:
+    """The worker's outputs against replay of the same log, as the equivalence test checks
+    them: the last outcome record of every pair replay sees settled (status and elapsed to
+    the millisecond), and standing breaches (every replay breach stands; any other one is a
+    clock replay sees still running)."""
+    expected = replay(lines, load_policy_or_default(None))
+    last = {}
+    for message in asyncio.run(read_topic(BROKER, f"{app_id}.outcomes", idle_s=2.0)):
+        record = orjson.loads(message.value or b"")
+        last[(record["ticket_id"], record["sla"])] = record
+    wrong = 0
+    final = ("cancelled", "not_applicable")
+    settled = [o for o in expected.outcomes if o.stopped or o.status in final]
+    for o in settled:
+        got = last.get((o.ticket_id, o.sla))
+        if (
+            got is None
+            or got["status"] != o.status
+            or round(float(got["elapsed_seconds"]), 3) != round(o.elapsed_ns / 1e9, 3)
+        ):
+            wrong += 1
+    standing = {}
+    for message in asyncio.run(read_topic(BROKER, f"{app_id}.alerts", idle_s=2.0)):
+        alert = orjson.loads(message.value or b"")
+        if alert["type"] in ("sla.breached", "sla.retracted"):
+            standing[(alert["subject"], alert["data"]["sla"])] = alert["type"]
+    breaches = {pair for pair, kind in standing.items() if kind == "sla.breached"}
+    replayed = {(o.ticket_id, o.sla) for o in expected.outcomes if o.status == "breached"}
+    running = {(o.ticket_id, o.sla) for o in expected.outcomes
+               if o.status in ("open", "breached") and not o.stopped}  # fmt: skip
+    missing, extra = len(replayed - breaches), len(breaches - replayed - running)
+    return (
+        f"{len(settled)} settled pairs, {wrong} differ from replay; {len(replayed)} replay "
+        f"breaches, {missing} not standing, {extra} standing that replay does not have"
+    )
+
+
 def time_worker(worker: WorkerProc, count: int, timeout_s: float = 900) -> float:
     first = None
     deadline = time.monotonic() + timeout_s
@@ -331,6 +369,10 @@ def main() -> None:
         "--parts", default="raw,bare,worker,delay,memory", help="Comma-separated subset to run."
     )
     parser.add_argument("--log", choices=["live", "backfill"], default="live")
+    parser.add_argument(
+        "--no-check", dest="check", action="store_false",
+        help="Do not compare the catch-up worker's outputs with replay (it reads both topics).",
+    )  # fmt: skip
     args = parser.parse_args()
     parts = set(args.parts.split(","))
     workdir = Path(tempfile.mkdtemp(prefix="slamon-bench-"))
@@ -362,17 +404,25 @@ def main() -> None:
     if "catchup" in parts or "streamed" in parts:
         print(f"backlog of {count} records, from the worker's launch to the last one handled:")
         times = {}
-        for part, extra in (("streamed", ()), ("catchup", ("--catch-up", "10000"))):
+        catch_up = ("--catch-up", "10000", "--log-level", "info")  # info: its summary line
+        for part, extra in (("streamed", ()), ("catchup", catch_up)):
             if part not in parts:
                 continue
-            worker = WorkerProc(f"bc{uuid.uuid4().hex[:8]}", topic, workdir, "rocksdb://",
-                                extra=extra, wait_ready=False)  # fmt: skip
+            app_id = f"bc{uuid.uuid4().hex[:8]}"
+            worker = WorkerProc(app_id, topic, workdir, "rocksdb://", extra=extra,
+                                wait_ready=False)  # fmt: skip
             try:
                 times[part] = time_from_launch(worker, count)
             finally:
                 worker.stop()
             label = "catch-up worker" if part == "catchup" else "streaming worker"
             print(f"{label:20} {times[part]:7.2f} s  {count / times[part]:10,.0f} events/s")
+            if part == "catchup":
+                summary = [line for line in (workdir / f"{app_id}.log").read_text().splitlines()
+                           if '"caught up"' in line]  # fmt: skip
+                print(f"  its summary: {summary[0] if summary else 'none logged'}")
+                if args.check:
+                    print(f"  against replay: {against_replay(app_id, lines)}")
         if len(times) == 2:
             print(f"catch-up / streaming {times['streamed'] / times['catchup']:.2f}x")
     if "delay" in parts:
