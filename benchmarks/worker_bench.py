@@ -60,7 +60,8 @@ def log_lines(events: int, kind: str) -> list[bytes]:
     """A realistic log: 'backfill' is weeks old (every running clock is overdue when
     the worker sees it: the alert storm of a catch-up), 'live' starts now."""
     policy = load_policy_or_default(None)
-    start = "2026-11-02T00:00:00Z" if kind == "backfill" else format_rfc3339(time.time_ns())
+    # backfill: old enough that a 1M-event log (~6 weeks) ends before now (no future events)
+    start = "2026-10-01T00:00:00Z" if kind == "backfill" else format_rfc3339(time.time_ns())
     out = []
     for record in generate_log(policy, tickets=events // 4 + 1, seed=3, start=start):
         out.append(record.encode() if isinstance(record, str) else orjson.dumps(record))

@@ -302,7 +302,7 @@ def test_every_worker_option_has_an_env_var() -> None:
     repeatable URL options read a comma-separated list, SLAMON_<OPTION NAME>_URLS."""
     command = main.commands["worker"]
     options = [p for p in command.params if isinstance(p, click.Option)]
-    assert len(options) == 35  # 22 + the 8 --kafka-* security options + 5 on-call options
+    assert len(options) == 36  # 23 + the 8 --kafka-* security options + 5 on-call options
     lists = {"--alertmanager", "--webhook"}
     for option in options:
         flag = option.opts[0]

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import orjson
 import pytest
+from aiokafka.admin import AIOKafkaAdminClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from slamon.adapters.kafka import Message, publish_lines, read_topic
@@ -38,9 +39,15 @@ class Worker:
         self.args, self.env, self.port, self.log_path = args, env, port, log
         self.proc: subprocess.Popen[bytes] | None = None
 
-    def start(self, ready_timeout_s: float = 60.0) -> Worker:
+    def start_process(self) -> Worker:
+        """Launch the worker; return at once (``start`` waits for its web server)."""
         with self.log_path.open("ab") as log:  # the child keeps its own descriptor
             self.proc = subprocess.Popen(self.args, env=self.env, stdout=log, stderr=log)
+        return self
+
+    def start(self, ready_timeout_s: float = 60.0) -> Worker:
+        self.start_process()
+        assert self.proc is not None
         deadline = time.monotonic() + ready_timeout_s
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -356,3 +363,15 @@ def assert_matches_replay(deployment: Deployment, expected: ReplayResult) -> Non
     dead = deployment.read("dead-letter")
     assert len(dead) == len(expected.invalid)
     assert all(any(k == "slamon_error" for k, _ in m.headers) for m in dead)
+
+
+async def committed_records(bootstrap: str, group: str, topic: str, partitions: int) -> int:
+    """The sum of ``group``'s committed offsets on ``topic`` (the records it has done)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        offsets = await admin.list_consumer_group_offsets(group)
+    finally:
+        await admin.close()
+    return sum(max(0, meta.offset) for tp, meta in offsets.items()
+               if tp.topic == topic and tp.partition < partitions)  # fmt: skip

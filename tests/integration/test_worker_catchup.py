@@ -3,6 +3,7 @@ group, then streaming as usual, on the real broker; the outputs agree with repla
 
 from __future__ import annotations
 
+import asyncio
 import re
 import signal
 
@@ -11,7 +12,13 @@ import orjson
 from slamon.policies import load_policy_or_default
 from slamon.replay import replay
 from slamon.simulate import generate_log
-from tests.integration.harness import Deployment, Worker, assert_matches_replay, wait_until
+from tests.integration.harness import (
+    Deployment,
+    Worker,
+    assert_matches_replay,
+    committed_records,
+    wait_until,
+)
 
 
 def _messy_log(tickets: int, seed: int) -> list[bytes]:
@@ -76,3 +83,37 @@ def test_catch_up_is_skipped_while_another_worker_is_in_the_group(deployment: De
     wait_until(lambda: "catch-up skipped" in joining.log(), 30, "the skip logged")
     assert re.search(r'"reason":"the consumer group has members"', joining.log())
     assert '"caught up"' not in joining.log()
+
+
+def test_a_catch_up_killed_midway_loses_nothing(deployment: Deployment) -> None:
+    """SIGKILL while catching up: the batches written are committed, the rest is read
+    again by the next catch-up; outcomes, standing breaches and dead letters of the whole
+    log are still replay's."""
+    lines = _messy_log(tickets=6000, seed=17)
+    expected = replay(lines, load_policy_or_default(None))
+    deployment.publish(lines)
+
+    first = deployment.worker(0)
+    first.args += ["--catch-up", "100", "--catch-up-batch", "1000"]
+    first.start_process()
+    wait_until(lambda: '"catching up"' in first.log(), 60, "the catch-up to begin")
+    wait_until(lambda: _committed(deployment) > 0, 60, "a first batch committed")
+    first.kill(signal.SIGKILL)
+    committed = _committed(deployment)
+    assert 0 < committed < len(lines), "killed midway: some batches committed, not all"
+
+    second = deployment.worker(1)
+    second.args += ["--catch-up", "100"]
+    second.start(ready_timeout_s=120)
+    handled = len(lines) - committed
+    wait_until(lambda: _handled(second) >= handled, 90, "the rest handled")
+    assert _handled(second) == handled
+    assert_matches_replay(deployment, expected)
+
+
+def _committed(deployment: Deployment) -> int:
+    """Records committed by the deployment's consumer group on the input topic."""
+    topic = deployment.topic("events")
+    return asyncio.run(
+        committed_records(deployment.bootstrap, deployment.app_id, topic, deployment.partitions)
+    )

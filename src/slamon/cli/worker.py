@@ -94,6 +94,7 @@ def _settings(
     recovery_stall_limit: float,
     max_regions: int,
     catch_up: int,
+    catch_up_batch: int,
     oncall: OncallSettings,
     log_level: str,
     log_format: str,
@@ -115,6 +116,7 @@ def _settings(
         recovery_stall_limit_s=recovery_stall_limit,
         max_regions=max_regions,
         catch_up=catch_up,
+        catch_up_batch=catch_up_batch,
         log_level=log_level,
         log_json=log_format == "json",
         security=security,
@@ -189,6 +191,14 @@ def _settings(
     "records in large batches (several times faster; each ticket's batch is evaluated "
     "once). Only while no other worker of the group runs: start the others afterwards. "
     "0: off.",
+)
+@setting(
+    "--catch-up-batch",
+    type=click.IntRange(min=1),
+    default=DEFAULTS.catch_up_batch,
+    metavar="RECORDS",
+    help="Records per catch-up batch, all partitions together: its outputs are written, "
+    "then its offsets committed.",
 )
 @_url_list(
     "--alertmanager",

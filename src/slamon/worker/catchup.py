@@ -38,7 +38,6 @@ from slamon.worker.settings import WorkerSettings
 
 log = structlog.get_logger("slamon.worker")
 
-BATCH_RECORDS = 20_000  # per fetch, all partitions together; outputs written per batch
 FETCH_BYTES = 32 << 20
 MAX_ROUNDS = 5  # records keep coming meanwhile: read again up to the new end, this often
 
@@ -218,6 +217,7 @@ class CatchUp:
         try:
             await service.on_recovered({tp.partition for tp in tps})
             restored = len(service.engine.tickets)
+            snapshots.clear()  # in the engine now; the changelog keeps them
             records, stopped = await self._rounds(consumer, tps, starts, ends, table)
         finally:
             service.table, service.oncall, service.board = kept
@@ -259,7 +259,7 @@ class CatchUp:
         open_tps = [tp for tp in tps if await consumer.position(tp) < ends[tp]]
         while open_tps:
             fetched = await consumer.getmany(*open_tps, timeout_ms=1000,
-                                             max_records=BATCH_RECORDS)  # fmt: skip
+                                             max_records=self.settings.catch_up_batch)  # fmt: skip
             positions: dict[TopicPartition, int] = {}
             count = 0
             for tp, records in fetched.items():

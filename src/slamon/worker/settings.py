@@ -67,6 +67,7 @@ class WorkerSettings:
     recovery_stall_limit_s: float = 60.0  # unready and no recovery progress: exit, restart
     max_regions: int = 50  # distinct region label values; later ones are counted as "other"
     catch_up: int = 0  # a backlog of at least this many records is read in batches first; 0: off
+    catch_up_batch: int = 20_000  # records per catch-up batch (all partitions); one commit each
     log_level: str = "info"
     log_json: bool = True
     security: KafkaSecurity = field(default_factory=KafkaSecurity)  # PLAINTEXT: none
