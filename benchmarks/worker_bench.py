@@ -34,6 +34,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from slamon.adapters.kafka import publish_lines, read_topic
 from slamon.adapters.kafka_topics import ensure_topics
+from slamon.core.decisions import AlertType
 from slamon.core.timefmt import NS_PER_S, format_rfc3339, parse_rfc3339
 from slamon.policies import load_policy_or_default
 from slamon.replay import replay
@@ -244,9 +245,9 @@ def against_replay(app_id: str, lines: list[bytes]) -> str:
     standing = {}
     for message in asyncio.run(read_topic(BROKER, f"{app_id}.alerts", idle_s=2.0)):
         alert = orjson.loads(message.value or b"")
-        if alert["type"] in ("sla.breached", "sla.retracted"):
+        if alert["type"] in (AlertType.BREACHED, AlertType.RETRACTED):
             standing[(alert["subject"], alert["data"]["sla"])] = alert["type"]
-    breaches = {pair for pair, kind in standing.items() if kind == "sla.breached"}
+    breaches = {pair for pair, kind in standing.items() if kind == AlertType.BREACHED}
     replayed = {(o.ticket_id, o.sla) for o in expected.outcomes if o.status == "breached"}
     running = {(o.ticket_id, o.sla) for o in expected.outcomes
                if o.status in ("open", "breached") and not o.stopped}  # fmt: skip

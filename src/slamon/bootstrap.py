@@ -256,7 +256,7 @@ def run_worker(settings: WorkerSettings, policy: SlaPolicy) -> None:
         asyncio.run(provision_topics(settings.broker, specs, settings.replication,
                                      security=settings.security))  # fmt: skip
         if built.catch_up is not None and settings.catch_up:
-            asyncio.run(built.catch_up.run())
+            _catch_up(built.catch_up)
     except (TopicError, TimeoutError) as exc:
         raise StartupError(str(exc)) from None
     except KafkaError as exc:
@@ -267,6 +267,17 @@ def run_worker(settings: WorkerSettings, policy: SlaPolicy) -> None:
         override_logging=False, redirect_stdouts=False, quiet=True,
     )  # fmt: skip
     worker.execute_from_commandline()
+
+
+def _catch_up(catch_up: CatchUp) -> None:
+    """Run the catch-up; Ctrl-C stops the worker there (what was committed stays done)."""
+    try:
+        asyncio.run(catch_up.run())
+    except KeyboardInterrupt:
+        structlog.get_logger("slamon.worker").warning(
+            "catch-up interrupted; the batches committed so far are done, the rest is read again"
+        )
+        raise SystemExit(130) from None
 
 
 def _overran_stop() -> None:

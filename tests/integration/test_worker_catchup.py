@@ -117,3 +117,24 @@ def _committed(deployment: Deployment) -> int:
     return asyncio.run(
         committed_records(deployment.bootstrap, deployment.app_id, topic, deployment.partitions)
     )
+
+
+def test_a_worker_joining_mid_catch_up_gets_the_rest_and_nothing_is_lost(
+    deployment: Deployment,
+) -> None:
+    """A second worker joins the group while the first catches up: the catch-up stops
+    before writing its next batch, the group streams the rest, and the outcomes,
+    standing breaches and dead letters of the whole log are still replay's."""
+    lines = _messy_log(tickets=6000, seed=29)
+    expected = replay(lines, load_policy_or_default(None))
+    deployment.publish(lines)
+
+    first = deployment.worker(0)
+    first.args += ["--catch-up", "100", "--catch-up-batch", "100"]
+    first.start_process()
+    wait_until(lambda: _committed(deployment) > 0, 60, "a first batch committed")
+    deployment.worker(1).start(ready_timeout_s=120)
+    wait_until(lambda: "catch-up stopped" in first.log(), 60, "the catch-up to give way")
+    assert '"caught up"' in first.log()  # its summary, with why it stopped
+    wait_until(lambda: _committed(deployment) == len(lines), 120, "the group to commit all")
+    assert_matches_replay(deployment, expected)

@@ -29,6 +29,7 @@ from typing import Any
 import structlog
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaError
 
 from slamon.adapters.kafka import admin_client, bootstrap, follow, producing, start_client
 from slamon.adapters.outbox import Outbox
@@ -135,14 +136,13 @@ class CatchUp:
                 result = await self._run(consumer)
         finally:
             await consumer.stop()
-        if not result.records and result.skipped:
-            log.info("catch-up skipped", reason=result.skipped)
         return result
 
     async def _run(self, consumer: AIOKafkaConsumer) -> CatchUpResult:
         started = self.clock()
-        if not await self._group_empty():
-            return CatchUpResult(skipped="the consumer group has members")
+        busy = await self._group_busy()
+        if busy is not None:
+            return _skipped(busy)
         events = self.settings.topics.events
         tps = [TopicPartition(events, p) for p in range(self.settings.partitions)]
         consumer.assign(tps)
@@ -150,7 +150,7 @@ class CatchUp:
         ends = await consumer.end_offsets(tps)
         backlog = sum(max(0, ends[tp] - starts[tp]) for tp in tps)
         if backlog < self.settings.catch_up:
-            return CatchUpResult(skipped=f"backlog of {backlog} records, under the threshold")
+            return _skipped(f"a backlog of {backlog} records, under --catch-up")
         log.info("catching up", backlog=backlog, partitions=len(tps))
         async with producing(self.settings.broker, security=self.settings.security) as producer:
             self.use_producer(producer)
@@ -168,15 +168,19 @@ class CatchUp:
                  records_per_s=round(done.rate), stopped=done.skipped)  # fmt: skip
         return done
 
-    async def _group_empty(self) -> bool:
+    async def _group_busy(self) -> str | None:
+        """Why the catch-up must leave the backlog to the group (None: the group is empty)."""
         answers = await self._admin.describe_consumer_groups([self.settings.app_id])
         for answer in answers:
             for group in answer.groups:
                 error_code, group_id, state, members = group[0], group[1], group[2], group[5]
-                if group_id == self.settings.app_id and (error_code or members or state
-                                                         not in ("Empty", "Dead", "")):  # fmt: skip
-                    return False
-        return True
+                if group_id != self.settings.app_id:
+                    continue
+                if error_code:
+                    return f"the consumer group's state is unknown (error code {error_code})"
+                if members or state not in ("Empty", "Dead", ""):
+                    return "the consumer group has members"
+        return None
 
     async def _starts(
         self, consumer: AIOKafkaConsumer, tps: list[TopicPartition]
@@ -270,28 +274,39 @@ class CatchUp:
                     positions[tp] = batch[-1].offset + 1
                     count += len(batch)
             if positions:
-                if not await self._group_empty():
+                busy = await self._group_busy()
+                if busy is not None:
                     self._abandon(written)
-                    return written, "another worker joined the group: the rest is the group's"
+                    return written, f"{busy}: the rest is the group's"
                 await self.service.flush()  # the outputs first, then the offsets
-                await consumer.commit(positions)
+                try:
+                    await consumer.commit(positions)
+                except KafkaError as exc:  # written, not committed: the group reads it again
+                    self._abandon(written)
+                    return written, f"commit refused ({type(exc).__name__}): left to the group"
                 written += count
             open_tps = [tp for tp in open_tps if await consumer.position(tp) < ends[tp]]
             await asyncio.sleep(0)
         return written, None
 
     def _abandon(self, written: int) -> None:
-        """Another worker joined: this batch's outputs are not written nor its offsets
-        committed (the group reads it again), and the engine forgets every ticket (Faust's
-        recovery rebuilds them from the changelog, which has every batch written so far)."""
+        """Another worker joined, or the commit was refused: this batch's offsets are not
+        committed and its outputs not written (if not yet), so the group reads it again; the
+        engine forgets every ticket (Faust's recovery rebuilds them from the changelog, which
+        has every batch written so far)."""
         service, partitions = self.service, set(range(self.settings.partitions))
         discarded = self.outbox.discard()
         if service.assets is not None:
             service.assets.discard()
         service.unsettled.keep_only(())
         service.on_revoked(partitions)
-        log.warning("catch-up stopped: another worker joined the group", records_written=written,
+        log.warning("catch-up stopped; the group reads the rest", records_written=written,
                     outputs_discarded=discarded)  # fmt: skip
+
+
+def _skipped(reason: str) -> CatchUpResult:
+    log.info("catch-up skipped", reason=reason)
+    return CatchUpResult(skipped=reason)
 
 
 def _record(record: Any) -> ConsumerRecord:
