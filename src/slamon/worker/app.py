@@ -30,6 +30,7 @@ from slamon.adapters.private_api import (
     set_current_event,
     without_builtin_pages,
 )
+from slamon.core.explain import explain
 from slamon.worker.assets import SWEEP_EVERY_S, AssetService, assets_topic
 from slamon.worker.board import LiveBoard
 from slamon.worker.health import PROBE_EVERY_S, PROBE_TIMEOUT_S, Health
@@ -341,7 +342,8 @@ def _pages(
     @app.page("/tickets/{ticket_id}/timeline")
     class Timeline(View):
         async def get(self, request: Request, ticket_id: str) -> Response:
-            timeline = service.timeline(ticket_id)
-            if timeline is None:
+            ticket = service.engine.tickets.get(ticket_id)
+            if ticket is None:
                 return self.json({"error": "no such ticket on this worker"}, status=404)
-            return self.json(timeline)
+            timeline = explain(ticket.events, service.engine.policy, service.clock())
+            return self.json(timeline.to_dict())

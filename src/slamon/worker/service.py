@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
 
 import orjson
 import structlog
@@ -25,7 +24,6 @@ from slamon.adapters.metrics import SlaMetrics, Where
 from slamon.core.decisions import Alert, AlertType
 from slamon.core.engine import Ticket
 from slamon.core.events import InvalidEvent
-from slamon.core.explain import explain
 from slamon.core.live import LiveEngine, Rejected, Snapshot
 from slamon.core.text import clip
 from slamon.core.timefmt import NS_PER_S, format_rfc3339
@@ -83,6 +81,7 @@ class SlaService:
         self.oncall = oncall  # per-ticket alerts to Alertmanager and webhooks, if any
         self.ready = False
         self._revocations = 0  # a rebuild in progress stops when this moves
+        self._fresh: set[int] = set()  # rebuilt, no write since: a recovery rebuilds them again
         self._rebuilt = 0  # tickets rebuilt by recoveries, ever: the watchdog's progress
         self.unsettled = UnsettledWrites()
         self.inputs = InputPositions(metrics.input_gap)  # its consumer set by worker/app.py
@@ -165,6 +164,7 @@ class SlaService:
 
     def store(self, key: bytes, partition: int, ticket: Ticket | None) -> None:
         """Write (None: delete) a ticket's snapshot; unsettled until a flush delivers it."""
+        self._fresh.discard(partition)  # the engine is ahead of the recovered table now
         if ticket is None:
             self.table.pop(key, None)
             self.unsettled.record(key, partition, None)
@@ -307,11 +307,15 @@ class SlaService:
         Deadlines that passed while nobody owned a ticket fire here, at once. A million
         tickets take tens of seconds: the rebuild yields to the event loop every slice
         (health pages keep answering), and gives up when a revocation comes meanwhile
-        (the recovery that follows it rebuilds what is still owned).
+        (the recovery that follows it rebuilds what is still owned). Partitions rebuilt
+        before with no write since are rebuilt again: Faust may report a recovery that a
+        rebalance cut short as complete, and the next one brings the rest of the table.
         """
         now = self.clock()
-        self.engine.drop({t.shard for t in self.engine.tickets.values()} - active)
+        rebuilt = self._fresh & active  # what they hold may come from a partial recovery
+        self.engine.drop({t.shard for t in self.engine.tickets.values()} - (active - rebuilt))
         self.metrics.retain(self.engine.tickets)
+        self._fresh = set(active)
         restored = failed = 0
         revocations = self._revocations
         items = dict(self.table.items())
@@ -380,13 +384,6 @@ class SlaService:
                 partition = self.unsettled.partition_of(key)
                 if partition is not None:
                     await self.ticks.send(key=key, value=TICK_EXPIRE, partition=partition)
-
-    def timeline(self, ticket_id: str) -> dict[str, Any] | None:
-        """The SLA timeline of a ticket this worker holds (``slamon explain``), at now."""
-        ticket = self.engine.tickets.get(ticket_id)
-        if ticket is None:
-            return None
-        return explain(ticket.events, self.engine.policy, self.clock()).to_dict()
 
     def lag(self, highwater: Callable[[int], int | None]) -> dict[int, int]:
         lags = {}
