@@ -213,7 +213,7 @@ def build_worker(
     if built.assets is not None:
         faust_app.serve_assets(declared, built.assets, health)
     catch_up = CatchUp(built.service, settings, outbox=outbox, changelog=declared.changelog,
-                       use_producer=use_producer)  # fmt: skip
+                       use_producer=use_producer, registry=built.registry)  # fmt: skip
     return declared, dataclasses.replace(built, catch_up=catch_up)
 
 

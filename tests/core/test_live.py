@@ -314,6 +314,25 @@ def test_restore_does_not_repeat_alerts_sent_before_export() -> None:
     assert other.drain_touched() == set()
 
 
+def test_restore_over_an_earlier_copy_takes_what_either_said() -> None:
+    """An earlier copy raised a first-response breach the snapshot's history does not bear
+    out (the response came in time): the restore retracts it; what both said, not again."""
+    early, full = EventLog(), EventLog()
+    early.created("T1", at(0), priority="P1")
+    full.created("T1", at(0), priority="P1", id="e-1")
+    full.add("ticket.responded", "T1", at(5))
+    stale = live()
+    feed(stale, early)
+    assert [a.type for a in stale.advance(ns(11))] == ["sla.at_risk", "sla.breached"]
+    complete = live()
+    feed(complete, full)
+    record = through_json(LiveEngine.export(complete.tickets["T1"]))
+    engine = live()
+    alerts = engine.restore("T1", record, ns(12), said=stale.tickets["T1"])
+    assert [(a.type, a.sla) for a in alerts] == [("sla.breach_retracted", FR)]
+    assert engine.tickets["T1"].standing == 0
+
+
 def test_restore_emits_alerts_that_fell_due_while_down() -> None:
     """Exported at 1m, restored at 11m: at-risk (7.5m) and breach (10m) fire at restore."""
     engine = live()

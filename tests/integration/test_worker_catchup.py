@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import re
 import signal
+import urllib.error
+import urllib.request
 
 import orjson
 
@@ -98,6 +100,13 @@ def test_a_catch_up_killed_midway_loses_nothing(deployment: Deployment) -> None:
     first.start_process()
     wait_until(lambda: '"catching up"' in first.log(), 60, "the catch-up to begin")
     wait_until(lambda: _committed(deployment) > 0, 60, "a first batch committed")
+    # its pages answer meanwhile: alive, not ready, the progress on /metrics
+    assert first.get("/healthz") == '{"status": "ok"}'
+    status, body = _status(first, "/readyz")
+    assert status == 503
+    assert body["catching_up"] is True
+    assert body["backlog"] == len(lines)
+    assert first.metric("slamon_events_total", result="processed") > 0
     first.kill(signal.SIGKILL)
     committed = _committed(deployment)
     assert 0 < committed < len(lines), "killed midway: some batches committed, not all"
@@ -138,3 +147,11 @@ def test_a_worker_joining_mid_catch_up_gets_the_rest_and_nothing_is_lost(
     assert '"caught up"' in first.log()  # its summary, with why it stopped
     wait_until(lambda: _committed(deployment) == len(lines), 120, "the group to commit all")
     assert_matches_replay(deployment, expected)
+
+
+def _status(worker: Worker, path: str) -> tuple[int, dict[str, object]]:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{worker.port}{path}", timeout=5) as r:
+            return r.status, dict(orjson.loads(r.read()))
+    except urllib.error.HTTPError as exc:
+        return exc.code, dict(orjson.loads(exc.read()))

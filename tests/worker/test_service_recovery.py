@@ -11,6 +11,7 @@ import pytest
 import structlog.testing
 
 from slamon.testing import EventLog, at
+from slamon.testing import instant as ns
 from tests.worker.test_service import Harness, created, event_record
 
 
@@ -56,3 +57,18 @@ async def test_a_partition_written_since_its_rebuild_keeps_the_engine() -> None:
         h.table[b"T1"] = old  # a stale value the second recovery brings back
         await h.service.on_recovered({0})
     assert len(h.service.engine.tickets["T1"].events) == 2
+
+
+@pytest.mark.asyncio
+async def test_a_breach_raised_from_the_cut_short_table_is_retracted_by_the_full_one() -> None:
+    """The cut-short table lacks T1's response: its rebuild raises a first-response breach.
+    The full table has the response in time: its rebuild retracts that breach, so that the
+    alerts topic does not end on a breach that never was."""
+    old, new = await snapshots(1, 2)  # created; created and responded at minute 5
+    h = Harness(now=ns(30), table={b"T1": old})  # P1: first response within 10 minutes
+    with structlog.testing.capture_logs():
+        await h.service.on_recovered({0})
+        h.table[b"T1"] = new
+        await h.service.on_recovered({0})
+    first_response = [a["type"] for a in h.alert_events() if a["data"]["sla"] == "first_response"]
+    assert first_response == ["sla.at_risk", "sla.breached", "sla.breach_retracted"]

@@ -270,8 +270,15 @@ class LiveEngine(Engine):
             [list(event) for event in ticket.events],
         )
 
-    def restore(self, ticket_id: str, snapshot: Snapshot, now: int) -> list[Alert]:
+    def restore(
+        self, ticket_id: str, snapshot: Snapshot, now: int, said: Ticket | None = None
+    ) -> list[Alert]:
         """Rebuild a ticket from :meth:`export`; returns alerts that fell due meanwhile.
+
+        ``said``: an earlier copy of the ticket whose alerts went out after the snapshot
+        was written (rebuilt from a recovery cut short): what either said counts as said,
+        so that a breach it raised which the snapshot's history does not bear out is
+        retracted, and nothing is raised twice.
 
         All or nothing: when the snapshot cannot be rebuilt, the engine is left as it
         was (no half-restored ticket, no outcome recorded) and :class:`SnapshotError`
@@ -281,6 +288,12 @@ class LiveEngine(Engine):
         logged = len(self.outcome_log)
         try:
             ticket = self.tickets[ticket_id] = self._rebuild(ticket_id, snapshot)
+            if said is not None:
+                ticket.risk_sent |= said.risk_sent
+                ticket.standing |= said.standing
+                mine, theirs = ticket.generation, said.generation
+                ticket.generation = (max(mine[0], theirs[0]), max(mine[1], theirs[1]),
+                                     max(mine[2], theirs[2]))  # fmt: skip
             alerts = self._evaluate(ticket, now, ALL_SLAS)
             self._settle(ticket, 0, now)
         except Exception as exc:

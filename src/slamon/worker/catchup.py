@@ -30,10 +30,12 @@ import structlog
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
+from prometheus_client import CollectorRegistry
 
 from slamon.adapters.kafka import admin_client, bootstrap, follow, producing, start_client
 from slamon.adapters.outbox import Outbox
 from slamon.worker.backlog import handle_batch
+from slamon.worker.catchup_pages import serving
 from slamon.worker.service import SlaService
 from slamon.worker.settings import WorkerSettings
 
@@ -108,6 +110,7 @@ class CatchUp:
         outbox: Outbox,
         changelog: str,
         use_producer: Callable[[Any], None],
+        registry: CollectorRegistry,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.service = service
@@ -115,7 +118,9 @@ class CatchUp:
         self.outbox = outbox
         self.changelog = changelog
         self.use_producer = use_producer  # the outbox's producer until Faust's is up
+        self.registry = registry  # served on the worker's port meanwhile
         self.clock = clock
+        self.progress = {"backlog": 0, "records": 0}
         self._admin: AIOKafkaAdminClient
 
     async def run(self) -> CatchUpResult:
@@ -152,7 +157,11 @@ class CatchUp:
         if backlog < self.settings.catch_up:
             return _skipped(f"a backlog of {backlog} records, under --catch-up")
         log.info("catching up", backlog=backlog, partitions=len(tps))
-        async with producing(self.settings.broker, security=self.settings.security) as producer:
+        self.progress["backlog"] = backlog
+        pages = serving(self.settings.web_host, self.settings.web_port, self.registry,
+                        lambda: dict(self.progress))  # fmt: skip
+        async with pages, producing(self.settings.broker,
+                                    security=self.settings.security) as producer:  # fmt: skip
             self.use_producer(producer)
             try:
                 snapshots = await self._changelog()
@@ -285,6 +294,7 @@ class CatchUp:
                     self._abandon(written)
                     return written, f"commit refused ({type(exc).__name__}): left to the group"
                 written += count
+                self.progress["records"] += count
             open_tps = [tp for tp in open_tps if await consumer.position(tp) < ends[tp]]
             await asyncio.sleep(0)
         return written, None

@@ -313,6 +313,7 @@ class SlaService:
         """
         now = self.clock()
         rebuilt = self._fresh & active  # what they hold may come from a partial recovery
+        said = {t.id: t for t in self.engine.tickets.values() if t.shard in rebuilt}
         self.engine.drop({t.shard for t in self.engine.tickets.values()} - (active - rebuilt))
         self.metrics.retain(self.engine.tickets)
         self._fresh = set(active)
@@ -334,7 +335,8 @@ class SlaService:
                 record = orjson.loads(value)
                 if Snapshot.shard_of(record) not in active:
                     continue
-                alerts = self.engine.restore(ticket_id, Snapshot.from_list(record), now)
+                snapshot = Snapshot.from_list(record)
+                alerts = self.engine.restore(ticket_id, snapshot, now, said.get(ticket_id))
                 self.metrics.hold(self.engine.tickets[ticket_id])  # counted before
             except Exception:  # one unreadable snapshot must not keep the worker unready
                 log.exception("snapshot not restored", ticket_id=ticket_id)
