@@ -117,7 +117,7 @@ def test_a_catch_up_killed_midway_loses_nothing(deployment: Deployment) -> None:
     handled = len(lines) - committed
     wait_until(lambda: _handled(second) >= handled, 90, "the rest handled")
     assert _handled(second) == handled
-    assert_matches_replay(deployment, expected)
+    assert_matches_replay(deployment, expected, exactly_once=False)  # killed: at least once
 
 
 def _committed(deployment: Deployment) -> int:
