@@ -12,7 +12,7 @@ import urllib.request
 import orjson
 
 from slamon.policies import load_policy_or_default
-from slamon.replay import replay
+from slamon.replay import ReplayResult, replay
 from slamon.simulate import generate_log
 from tests.integration.harness import (
     Deployment,
@@ -91,13 +91,7 @@ def test_a_catch_up_killed_midway_loses_nothing(deployment: Deployment) -> None:
     """SIGKILL while catching up: the batches written are committed, the rest is read
     again by the next catch-up; outcomes, standing breaches and dead letters of the whole
     log are still replay's."""
-    lines = _messy_log(tickets=6000, seed=17)
-    expected = replay(lines, load_policy_or_default(None))
-    deployment.publish(lines)
-
-    first = deployment.worker(0)
-    first.args += ["--catch-up", "100", "--catch-up-batch", "1000"]
-    first.start_process()
+    lines, expected, first = _catching_up(deployment, seed=17, batch=1000)
     wait_until(lambda: '"catching up"' in first.log(), 60, "the catch-up to begin")
     wait_until(lambda: _committed(deployment) > 0, 60, "a first batch committed")
     # its pages answer meanwhile: alive, not ready, the progress on /metrics
@@ -134,13 +128,7 @@ def test_a_worker_joining_mid_catch_up_gets_the_rest_and_nothing_is_lost(
     """A second worker joins the group while the first catches up: the catch-up stops
     before writing its next batch, the group streams the rest, and the outcomes,
     standing breaches and dead letters of the whole log are still replay's."""
-    lines = _messy_log(tickets=6000, seed=29)
-    expected = replay(lines, load_policy_or_default(None))
-    deployment.publish(lines)
-
-    first = deployment.worker(0)
-    first.args += ["--catch-up", "100", "--catch-up-batch", "100"]
-    first.start_process()
+    lines, expected, first = _catching_up(deployment, seed=29, batch=100)
     wait_until(lambda: _committed(deployment) > 0, 60, "a first batch committed")
     deployment.worker(1).start(ready_timeout_s=120)
     wait_until(lambda: "catch-up stopped" in first.log(), 60, "the catch-up to give way")
@@ -155,3 +143,16 @@ def _status(worker: Worker, path: str) -> tuple[int, dict[str, object]]:
             return r.status, dict(orjson.loads(r.read()))
     except urllib.error.HTTPError as exc:
         return exc.code, dict(orjson.loads(exc.read()))
+
+
+def _catching_up(
+    deployment: Deployment, *, seed: int, batch: int
+) -> tuple[list[bytes], ReplayResult, Worker]:
+    """A 6,000-ticket messy log published, its replay, and a worker launched on it with
+    ``--catch-up`` in batches of ``batch`` records (not waited for)."""
+    lines = _messy_log(tickets=6000, seed=seed)
+    expected = replay(lines, load_policy_or_default(None))
+    deployment.publish(lines)
+    worker = deployment.worker(0)
+    worker.args += ["--catch-up", "100", "--catch-up-batch", str(batch)]
+    return lines, expected, worker.start_process()

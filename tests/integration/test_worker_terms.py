@@ -21,7 +21,7 @@ from slamon.core.policy import SlaPolicy
 from slamon.core.timefmt import format_rfc3339, parse_rfc3339
 from slamon.replay import replay
 from slamon.simulate import generate_log
-from tests.integration.harness import Deployment, wait_until
+from tests.integration.harness import Deployment, assert_breaches_match, wait_until
 
 HOURS = '["09:00-12:00", "13:00-18:00"]'
 POLICY = f"""apiVersion: slamon/v1
@@ -120,14 +120,4 @@ def test_worker_matches_replay_under_terms_and_official_holidays(
             outcome.elapsed_ns / 1e9, 3
         ), pair
 
-    standing: dict[tuple[str, str], str] = {}
-    for message in deployment.read("alerts"):
-        alert = orjson.loads(message.value or b"")
-        if alert["type"] in (AlertType.BREACHED, AlertType.RETRACTED):
-            standing[(alert["subject"], alert["data"]["sla"])] = alert["type"]
-    worker_breaches = {pair for pair, kind in standing.items() if kind == AlertType.BREACHED}
-    replay_breaches = {(o.ticket_id, o.sla) for o in expected.outcomes if o.status == "breached"}
-    assert replay_breaches <= worker_breaches
-    running = {(o.ticket_id, o.sla) for o in expected.outcomes
-               if o.status in ("open", "breached") and not o.stopped}  # fmt: skip
-    assert worker_breaches - replay_breaches <= running
+    assert_breaches_match(deployment, expected)
