@@ -207,7 +207,8 @@ class WorkerProc:
 
 
 def time_from_launch(worker: WorkerProc, count: int, timeout_s: float = 1800) -> float:
-    """Seconds from the worker's launch until it has handled ``count`` records."""
+    """Seconds from the worker's launch until it has handled ``count`` records and is
+    ready (streaming: a catch-up serves /metrics before its last batch is committed)."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if worker.proc.poll() is not None:
@@ -215,7 +216,7 @@ def time_from_launch(worker: WorkerProc, count: int, timeout_s: float = 1800) ->
         m = worker.metrics(quiet=True)
         done = sum(m.get(f"slamon_events_total[{r}]", 0.0)
                    for r in ("processed", "invalid", "duplicate", "late"))  # fmt: skip
-        if done >= count:
+        if done >= count and m.get("slamon_ready", 0) == 1:
             return time.perf_counter() - worker.launched
         time.sleep(0.5)
     raise RuntimeError("worker did not finish in time")

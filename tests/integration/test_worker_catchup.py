@@ -101,6 +101,7 @@ def test_a_catch_up_killed_midway_loses_nothing(deployment: Deployment) -> None:
     assert body["catching_up"] is True
     assert body["backlog"] == len(lines)
     assert first.metric("slamon_events_total", result="processed") > 0
+    assert first.metric("slamon_ready") == 0
     first.kill(signal.SIGKILL)
     committed = _committed(deployment)
     assert 0 < committed < len(lines), "killed midway: some batches committed, not all"

@@ -229,6 +229,8 @@ class CatchUp:
         service.table, service.oncall, service.board = table, None, None
         try:
             await service.on_recovered({tp.partition for tp in tps})
+            service.ready = False  # the rebuild says ready: not before Faust streams
+            service.metrics.ready(False)
             restored = len(service.engine.tickets)
             snapshots.clear()  # in the engine now; the changelog keeps them
             records, stopped = await self._rounds(consumer, tps, starts, ends, table)
