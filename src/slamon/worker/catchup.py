@@ -229,15 +229,13 @@ class CatchUp:
         service.table, service.oncall, service.board = table, None, None
         try:
             await service.on_recovered({tp.partition for tp in tps})
-            service.ready = False  # the rebuild says ready: not before Faust streams
+            service.ready = False  # the rebuild says ready: not before Faust's own recovery
             service.metrics.ready(False)
             restored = len(service.engine.tickets)
             snapshots.clear()  # in the engine now; the changelog keeps them
             records, stopped = await self._rounds(consumer, tps, starts, ends, table)
         finally:
             service.table, service.oncall, service.board = kept
-            service.ready = False  # ready once Faust's own recovery is done
-            service.metrics.ready(False)
         return CatchUpResult(records, len(service.engine.tickets), restored, skipped=stopped)
 
     async def _rounds(
