@@ -21,7 +21,7 @@ TOPIC = os.environ["BARE_TOPIC"]
 COUNT = int(os.environ["BARE_COUNT"])
 
 app = faust.App(
-    f"bare-{uuid.uuid4().hex[:8]}",
+    os.environ.get("BARE_APP_ID") or f"bare-{uuid.uuid4().hex[:8]}",
     broker=os.environ["BARE_BROKER"],
     store="memory://",
     datadir=os.environ["BARE_DIR"],

@@ -30,6 +30,7 @@ from pathlib import Path
 
 import orjson
 from aiokafka import AIOKafkaConsumer
+from benchlib import cleanup_topics
 from prometheus_client.parser import text_string_to_metric_families
 
 from slamon.adapters.kafka import publish_lines, read_topic
@@ -99,8 +100,10 @@ async def raw_consume(topic: str, count: int) -> float:
 
 def run_bare(topic: str, count: int, workdir: Path) -> float:
     out = workdir / "bare.json"
+    STARTED.append(f"bare-{uuid.uuid4().hex[:8]}")
     env = {
         **os.environ,
+        "BARE_APP_ID": STARTED[-1],
         "BARE_TOPIC": topic,
         "BARE_COUNT": str(count),
         "BARE_OUT": str(out),
@@ -119,12 +122,16 @@ def run_bare(topic: str, count: int, workdir: Path) -> float:
     return float(result["seconds"])
 
 
+STARTED: list[str] = []  # app ids whose topics main() deletes at the end
+
+
 class WorkerProc:
     def __init__(
         self, app_id: str, events_topic: str, workdir: Path, store: str, policy: Path | None = None,
         *, extra: tuple[str, ...] = (), wait_ready: bool = True,
     ) -> None:  # fmt: skip
         self.launched = time.perf_counter()
+        STARTED.append(app_id)
         self.port = 6300 + int(uuid.uuid4().int % 500)
         args = [
             sys.executable,
@@ -364,6 +371,17 @@ def percentile(values: list[float], p: float) -> float:
 
 
 def main() -> None:
+    try:
+        run()
+    finally:  # a 1M-record run leaves GBs of topics: the broker would load them at every start
+        for app_id in [*STARTED, *BENCH_TOPICS]:
+            cleanup_topics(app_id)
+
+
+BENCH_TOPICS: list[str] = []  # prefixes of the events topics run() created
+
+
+def run() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--open-tickets", type=int, default=100_000)
@@ -380,7 +398,8 @@ def main() -> None:
     parts = set(args.parts.split(","))
     workdir = Path(tempfile.mkdtemp(prefix="slamon-bench-"))
     lines = log_lines(args.events, args.log)
-    topic = f"bench-{uuid.uuid4().hex[:8]}.events"
+    BENCH_TOPICS.append(f"bench-{uuid.uuid4().hex[:8]}")
+    topic = f"{BENCH_TOPICS[-1]}.events"
     asyncio.run(ensure_topics(BROKER, [topic], PARTITIONS))
     asyncio.run(publish_lines(BROKER, topic, lines))
     count = len(lines)

@@ -19,7 +19,8 @@
 #   SLAMON_KAFKA_CONTROLLER_PORT  KRaft controller listener on 127.0.0.1 (default: 9093;
 #                                 secure: 9095)
 #   SLAMON_KAFKA_HEAP             JVM heap flags (default: -Xms256m -Xmx512m)
-#   SLAMON_KAFKA_START_TIMEOUT    seconds `up` waits for the broker (default: 60)
+#   SLAMON_KAFKA_START_TIMEOUT    seconds `up` waits for the broker (default: 60), counted
+#                                 from its last progress in loading its partition logs
 #   SLAMON_KAFKA_SECURE           1: the plain commands act on the secure broker
 #   SLAMON_KAFKA_SECURE_USER      secure: the client's SCRAM user (default: slamon)
 set -euo pipefail
@@ -342,6 +343,13 @@ show_failure() {
         cut -c1-300 | tail -n 10 >&2 || true
 }
 
+# "N/M" of the broker's last "Completed load of Log ... (N/M completed in DIR)" line of
+# this start, or nothing.
+logs_loaded() {
+    tac "$LOGFILE" | sed '/^=== /q' | grep -m1 -oE '\([0-9]+/[0-9]+ completed in' |
+        grep -oE '[0-9]+/[0-9]+' || true
+}
+
 cmd_up() {
     need java "install a Java 17+ runtime (apt-get install openjdk-17-jre-headless)"
     mkdir -p "$DATA" "$LOGS"
@@ -372,6 +380,10 @@ cmd_up() {
         write_config
         format_storage
 
+        # The log is appended to at every start: past 50 MB it is kept as kafka.log.1.
+        if [[ -f $LOGFILE ]] && (($(stat -c %s "$LOGFILE") > 50 * 1024 * 1024)); then
+            mv -f "$LOGFILE" "$LOGFILE.1"
+        fi
         echo "=== $(date -u +%FT%TZ) kafka.sh up" >>"$LOGFILE"
         # setsid + nohup: the broker outlives this script and its terminal (Ctrl-C included).
         # shellcheck disable=SC2086  # HEAP is a list of flags
@@ -384,11 +396,19 @@ cmd_up() {
         say "starting (pid $!), log: $LOGFILE"
     fi
 
-    local deadline=$((SECONDS + START_TIMEOUT))
+    local deadline=$((SECONDS + START_TIMEOUT)) loaded="" now_loaded
     until answers && serves_metadata; do
         if ! broker_pid >/dev/null; then
             show_failure
             die "the broker exited during startup (log above: $LOGFILE)"
+        fi
+        # A broker loading many partition logs is busy, not stuck: the timeout counts
+        # from its last progress.
+        now_loaded=$(logs_loaded)
+        if [[ -n $now_loaded && $now_loaded != "$loaded" ]]; then
+            [[ -z $loaded ]] && say "loading partition logs from $DATA ($now_loaded)"
+            loaded=$now_loaded
+            deadline=$((SECONDS + START_TIMEOUT))
         fi
         if ((SECONDS >= deadline)); then
             show_failure

@@ -79,3 +79,4 @@ def deployment(kafka_bootstrap: str, tmp_path: Path) -> Iterator[Deployment]:
     yield deploy
     for worker in deploy.workers:
         worker.kill(signal.SIGTERM)
+    deploy.delete_topics()

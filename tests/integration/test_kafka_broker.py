@@ -10,6 +10,8 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
+from tests.integration.harness import delete_topics
+
 PARTITIONS = 3
 RECORDS = 100
 KEYS = 10
@@ -83,3 +85,27 @@ async def test_keyed_records_round_trip_through_a_three_partition_topic(
     assert sum(len(values) for values in order_of_key.values()) == RECORDS  # no redelivery
     # The keys did spread: the topic really has several partitions in use.
     assert len(set().union(*partitions_of_key.values())) > 1
+
+
+@pytest.mark.asyncio
+async def test_a_deployments_topics_are_deleted_and_no_one_elses(kafka_bootstrap: str) -> None:
+    """``delete_topics(prefix)`` (the deployment fixture's clean-up) removes ``prefix.*`` and
+    ``prefix-*`` and leaves a topic whose name merely starts with the same letters."""
+    prefix = f"t{uuid.uuid4().hex[:10]}"
+    ours = [f"{prefix}.events", f"{prefix}-tickets-changelog"]
+    other = f"{prefix}x.events"
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(name, 1, 1) for name in [*ours, other]])
+        async with asyncio.timeout(CONSUME_TIMEOUT_S):  # created is not yet listed
+            while {*ours, other} - set(await admin.list_topics()):
+                await asyncio.sleep(0.2)
+        assert sorted(await delete_topics(kafka_bootstrap, prefix)) == sorted(ours)
+        async with asyncio.timeout(CONSUME_TIMEOUT_S):
+            while set(ours) & set(left := await admin.list_topics()):
+                await asyncio.sleep(0.2)
+        assert other in left
+    finally:
+        await admin.delete_topics([other])
+        await admin.close()

@@ -4,6 +4,7 @@ started is gone when it ends: by STACK_DURATION, by Ctrl-C, or by a failure."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
@@ -20,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from tests.deploy.tools import need
-from tests.integration.harness import free_port
+from tests.integration.harness import delete_topics, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "deploy" / "stack" / "stack.sh"
@@ -112,6 +113,7 @@ def stack(kafka_bootstrap: str, tmp_path: Path) -> Iterator[Stack]:
     for pid, _command in run.leftovers():  # the script's children, had it been killed
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
+    asyncio.run(delete_topics(kafka_bootstrap, run_id))
 
 
 def test_prometheus_scrapes_the_worker_and_the_stack_stops_when_the_duration_is_up(
