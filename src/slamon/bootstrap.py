@@ -171,6 +171,8 @@ def build_worker(
     def persisted(table: Any, changelog: str) -> Callable[[int, int], None]:
         return lambda partition, offset: set_persisted_offset(table, changelog, partition, offset)
 
+    outbox.write_last(declared.changelog)  # a snapshot only after what it says was sent
+    outbox.write_last(declared.asset_changelog)
     outbox.on_delivered(declared.changelog, persisted(declared.table, declared.changelog))
     outbox.on_delivered(declared.asset_changelog,
                         persisted(declared.asset_table, declared.asset_changelog))  # fmt: skip

@@ -247,3 +247,39 @@ async def test_a_stopping_outbox_tries_once_and_does_not_retry_or_log_errors() -
         ("info", "outputs not sent: the worker is stopping")
     ]
     assert logs[0]["records"] == 1
+
+
+@pytest.mark.asyncio
+async def test_write_last_records_go_only_after_every_other_record_is_acknowledged() -> None:
+    """A snapshot says which alerts and outcomes were sent: a flush writes those first,
+    also when one of their batches has to be sent again, and the changelog after them."""
+    producer = FakeProducer()
+    producer.failures = [(1, KafkaConnectionError("broker gone"))]
+    outbox = Outbox(lambda: producer)
+    outbox.write_last("changelog")
+    outbox.add("changelog", b"T", b"snapshot", 2)  # added first, but written last
+    outbox.add("outcomes", b"T", b"outcome", 1)  # refused once
+    outbox.add("alerts", b"T", b"breach", 0)
+    await outbox.flush()
+    assert [topic for topic, _p, _r in producer.sent] == ["alerts", "outcomes", "changelog"]
+    assert len(outbox) == 0
+
+
+@pytest.mark.asyncio
+async def test_a_stopping_outbox_sends_no_snapshot_whose_outputs_it_could_not_send() -> None:
+    """Stopping, an outcome the broker refused is given up: its ticket's snapshot is not
+    sent either, so the input read again after the restart settles the ticket anew."""
+    producer = FakeProducer()
+    producer.failures = [(1, KafkaConnectionError())]
+    outbox = Outbox(lambda: producer)
+    outbox.write_last("changelog")
+    outbox.close()
+    outbox.add("outcomes", b"T", b"outcome", 1)
+    outbox.add("changelog", b"T", b"snapshot", 2)
+    with structlog.testing.capture_logs() as logs:
+        await asyncio.wait_for(outbox.flush(), timeout=1)
+    assert producer.sent == []
+    assert [e["event"] for e in logs] == [
+        "outputs not sent: the worker is stopping",
+        "snapshots not sent: their outputs were not",
+    ]

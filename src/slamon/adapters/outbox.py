@@ -104,6 +104,7 @@ class Outbox:
         self._spread = 0
         self._lock = asyncio.Lock()  # one flush at a time: records keep the order they were added
         self._delivered: dict[str, Delivered] = {}
+        self._last: set[str] = set()
         self.flushed = 0
         self.stats = OutboxStats()
         self.closing = False
@@ -111,6 +112,16 @@ class Outbox:
     def on_delivered(self, topic: str, callback: Delivered) -> None:
         """Call ``callback(partition, last offset)`` once a batch of ``topic`` is written."""
         self._delivered[topic] = callback
+
+    def write_last(self, topic: str) -> None:
+        """Send ``topic``'s records only once every other pending record is written.
+
+        For a table's changelog: a snapshot says which outcomes and alerts were sent, so
+        it must never land without them (a crash between the two would lose them for good:
+        the input read again finds the ticket already settled). The flush writes the other
+        records first, then the snapshots.
+        """
+        self._last.add(topic)
 
     @contextlib.contextmanager
     def without_delivered(self) -> Iterator[None]:
@@ -148,20 +159,30 @@ class Outbox:
         self.closing = True
 
     async def flush(self) -> None:
-        """Send everything added so far; return once the broker acknowledged all of it."""
+        """Send everything added so far; return once the broker acknowledged all of it.
+
+        The write-last topics' records go once all the others are acknowledged; when the
+        worker is stopping and the others could not be sent, they are not sent either.
+        """
         async with self._lock:
             if not self._pending:
                 return
             self.stats.flushing_since = self._clock()
+            pending, self._pending = self._pending, []
+            first = [r for r in pending if r.topic not in self._last]
+            last = [r for r in pending if r.topic in self._last] if self._last else []
             try:
-                await self._flush_until_acknowledged()
+                if await self._send_until_acknowledged(first):
+                    await self._send_until_acknowledged(last)
+                elif last:
+                    log.info("snapshots not sent: their outputs were not", records=len(last))
             finally:
                 self.stats.flushing_since = None
 
-    async def _flush_until_acknowledged(self) -> None:
+    async def _send_until_acknowledged(self, pending: list[Pending]) -> bool:
+        """Send ``pending``, again after a failure; False if the worker stopped meanwhile."""
         delay = RETRY_FIRST_S
-        while self._pending:
-            pending, self._pending = self._pending, []
+        while pending:
             error: BaseException | None
             try:
                 retry, error = await self._flush(pending)
@@ -172,8 +193,8 @@ class Outbox:
             if self.closing:
                 log.info("outputs not sent: the worker is stopping", records=len(retry),
                          error=f"{type(error).__name__}: {error}" if error else None)  # fmt: skip
-                break
-            self._pending = retry + self._pending
+                return False
+            pending = retry
             self._stalled(error, len(retry))
             await asyncio.sleep(delay)
             delay = min(delay * 2, RETRY_MAX_S)
@@ -181,6 +202,7 @@ class Outbox:
             log.info("outputs flowing again", stalled_s=round(
                 self._clock() - self.stats.stalled_since, 1))  # fmt: skip
             self.stats.stalled_since = None
+        return True
 
     def _stalled(self, error: BaseException | None, count: int) -> None:
         self.stats.failed_flushes += 1
