@@ -391,6 +391,12 @@ def run() -> None:
     )
     parser.add_argument("--log", choices=["live", "backfill"], default="live")
     parser.add_argument(
+        "--catch-up-batch",
+        type=int,
+        default=None,
+        help="The catch-up worker's --catch-up-batch (default: the worker's own).",
+    )
+    parser.add_argument(
         "--no-check", dest="check", action="store_false",
         help="Do not compare the catch-up worker's outputs with replay (it reads both topics).",
     )  # fmt: skip
@@ -426,7 +432,9 @@ def run() -> None:
     if "catchup" in parts or "streamed" in parts:
         print(f"backlog of {count} records, from the worker's launch to the last one handled:")
         times = {}
-        catch_up = ("--catch-up", "10000", "--log-level", "info")  # info: its summary line
+        catch_up: tuple[str, ...] = ("--catch-up", "10000", "--log-level", "info")  # its summary
+        if args.catch_up_batch:
+            catch_up += ("--catch-up-batch", str(args.catch_up_batch))
         for part, extra in (("streamed", ()), ("catchup", catch_up)):
             if part not in parts:
                 continue

@@ -199,8 +199,8 @@ def build_worker(
         flush=outbox.flush,
         assets=topic(assets_topic(settings.app_id)),
     )
-    table = faust_app.TicketTable(declared.table, declared.changelog, outbox)
-    asset_table = faust_app.TicketTable(declared.asset_table, declared.asset_changelog, outbox)
+    table = faust_app.ticket_table(declared.table, declared.changelog, outbox)
+    asset_table = faust_app.ticket_table(declared.asset_table, declared.asset_changelog, outbox)
     built = build_service(
         policy, settings, outputs=outputs, table=table, clock=clock, registry=registry,
         board=declared.board, highwater=highwater,

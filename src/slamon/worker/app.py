@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
-from collections.abc import Awaitable, Callable, Iterator, MutableMapping
+from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -21,7 +21,7 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import choose_encoder
 
 from slamon.adapters.metrics import EngineCollector
-from slamon.adapters.outbox import Outbox
+from slamon.adapters.outbox import ChangelogTable, Outbox
 from slamon.adapters.private_api import (
     FaustInputs,
     broker_answers,
@@ -148,43 +148,20 @@ def _declare_assets(
     return topic, table, changelog.get_topic_name()
 
 
-class TicketTable(MutableMapping[bytes, bytes]):
-    """The Faust table's store, with changelog records batched through the outbox.
+def ticket_table(
+    table: faust.Table[bytes, bytes], changelog: str, outbox: Outbox
+) -> ChangelogTable:
+    """The Faust table's store, its changelog records batched through the outbox; written
+    from the agent only (the partition is the agent's current one)."""
+    return ChangelogTable(outbox, changelog, lambda: cast(MutableMapping[bytes, bytes], table.data),
+                          _agent_partition)  # fmt: skip
 
-    Same records as ``table[key] = value`` (key, value, the input partition of the
-    record being handled), at a fraction of the cost. Used from the agent only.
-    """
 
-    def __init__(self, table: faust.Table[bytes, bytes], changelog: str, outbox: Outbox) -> None:
-        self.table = table
-        self.outbox = outbox
-        self.changelog = changelog
-
-    @staticmethod
-    def _partition() -> int:
-        partition = current_partition()
-        if partition is None:
-            raise RuntimeError("the ticket table is written from the agent only")
-        return partition
-
-    def __setitem__(self, key: bytes, value: bytes) -> None:
-        partition = self._partition()
-        self.table.data[key] = value
-        self.outbox.add(self.changelog, key, value, partition)
-
-    def __delitem__(self, key: bytes) -> None:
-        partition = self._partition()
-        del self.table.data[key]
-        self.outbox.add(self.changelog, key, None, partition)  # tombstone
-
-    def __getitem__(self, key: bytes) -> bytes:
-        return cast(bytes, self.table.data[key])
-
-    def __iter__(self) -> Iterator[bytes]:
-        return iter(list(self.table.data.keys()))
-
-    def __len__(self) -> int:
-        return len(self.table.data)
+def _agent_partition() -> int:
+    partition = current_partition()
+    if partition is None:
+        raise RuntimeError("the ticket table is written from the agent only")
+    return partition
 
 
 def serve(

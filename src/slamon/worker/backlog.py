@@ -43,7 +43,7 @@ async def handle_batch(service: SlaService, records: Sequence[Record]) -> None:
         except Exception as exc:
             for record, _ in batch:
                 await service.record_failed(record, exc)
-    await service.emit_outcomes(now, board=False)
+    await service.emit_outcomes(now)  # the catch-up runs with no board
 
 
 async def _ingest_batch(

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Iterator, MutableMapping
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,7 +33,7 @@ from aiokafka.errors import KafkaError
 from prometheus_client import CollectorRegistry
 
 from slamon.adapters.kafka import admin_client, bootstrap, follow, producing, start_client
-from slamon.adapters.outbox import Outbox
+from slamon.adapters.outbox import ChangelogTable, Outbox
 from slamon.worker.backlog import handle_batch
 from slamon.worker.catchup_pages import serving
 from slamon.worker.service import SlaService
@@ -73,32 +73,6 @@ class ConsumerRecord:
     timestamp: float | None
 
 
-class BacklogTable(MutableMapping[bytes, bytes]):
-    """The ticket table during a catch-up: snapshots in a dict, each write also a
-    changelog record of the partition being read (``partition``)."""
-
-    def __init__(self, outbox: Outbox, changelog: str, data: dict[bytes, bytes]) -> None:
-        self.outbox, self.changelog, self.data = outbox, changelog, data
-        self.partition = 0
-
-    def __setitem__(self, key: bytes, value: bytes) -> None:
-        self.data[key] = value
-        self.outbox.add(self.changelog, key, value, self.partition)
-
-    def __delitem__(self, key: bytes) -> None:
-        del self.data[key]
-        self.outbox.add(self.changelog, key, None, self.partition)
-
-    def __getitem__(self, key: bytes) -> bytes:
-        return self.data[key]
-
-    def __iter__(self) -> Iterator[bytes]:
-        return iter(list(self.data))
-
-    def __len__(self) -> int:
-        return len(self.data)
-
-
 class CatchUp:
     """Runs one catch-up for ``service`` (built by the composition root)."""
 
@@ -122,6 +96,9 @@ class CatchUp:
         self.clock = clock
         self.progress = {"backlog": 0, "records": 0}
         self._admin: AIOKafkaAdminClient
+        self._consumer: AIOKafkaConsumer
+        self._tps: list[TopicPartition] = []
+        self._reading = 0  # the partition whose batch is being handled
 
     async def run(self) -> CatchUpResult:
         """Catch up if the backlog is large enough and the group empty; never raises for
@@ -151,6 +128,7 @@ class CatchUp:
         events = self.settings.topics.events
         tps = [TopicPartition(events, p) for p in range(self.settings.partitions)]
         consumer.assign(tps)
+        self._consumer, self._tps = consumer, tps  # the one read this catch-up makes
         starts = await self._starts(consumer, tps)
         ends = await consumer.end_offsets(tps)
         backlog = sum(max(0, ends[tp] - starts[tp]) for tp in tps)
@@ -166,7 +144,7 @@ class CatchUp:
             try:
                 snapshots = await self._changelog()
                 with self.outbox.without_delivered():  # Faust's recovery reads it all
-                    result = await self._offline(consumer, tps, starts, ends, snapshots)
+                    result = await self._offline(starts, ends, snapshots)
             finally:
                 self.use_producer(None)
         seconds = self.clock() - started
@@ -217,14 +195,13 @@ class CatchUp:
 
     async def _offline(
         self,
-        consumer: AIOKafkaConsumer,
-        tps: list[TopicPartition],
         starts: dict[TopicPartition, int],
         ends: dict[TopicPartition, int],
         snapshots: dict[bytes, bytes],
     ) -> CatchUpResult:
-        service = self.service
-        table = BacklogTable(self.outbox, self.changelog, snapshots)
+        service, tps = self.service, self._tps
+        table = ChangelogTable(self.outbox, self.changelog, lambda: snapshots,
+                               lambda: self._reading)  # fmt: skip
         kept = service.table, service.oncall, service.board
         service.table, service.oncall, service.board = table, None, None
         try:
@@ -233,24 +210,20 @@ class CatchUp:
             service.metrics.ready(False)
             restored = len(service.engine.tickets)
             snapshots.clear()  # in the engine now; the changelog keeps them
-            records, stopped = await self._rounds(consumer, tps, starts, ends, table)
+            records, stopped = await self._rounds(starts, ends)
         finally:
             service.table, service.oncall, service.board = kept
         return CatchUpResult(records, len(service.engine.tickets), restored, skipped=stopped)
 
     async def _rounds(
-        self,
-        consumer: AIOKafkaConsumer,
-        tps: list[TopicPartition],
-        starts: dict[TopicPartition, int],
-        ends: dict[TopicPartition, int],
-        table: BacklogTable,
+        self, starts: dict[TopicPartition, int], ends: dict[TopicPartition, int]
     ) -> tuple[int, str | None]:
+        consumer, tps = self._consumer, self._tps
         for tp in tps:
             consumer.seek(tp, starts[tp])
         records = 0
         for _round in range(MAX_ROUNDS):
-            done, stopped = await self._read_to(consumer, tps, ends, table)
+            done, stopped = await self._read_to(ends)
             records += done
             if stopped is not None:
                 return records, stopped
@@ -260,16 +233,10 @@ class CatchUp:
                 break
         return records, None
 
-    async def _read_to(
-        self,
-        consumer: AIOKafkaConsumer,
-        tps: list[TopicPartition],
-        ends: dict[TopicPartition, int],
-        table: BacklogTable,
-    ) -> tuple[int, str | None]:
+    async def _read_to(self, ends: dict[TopicPartition, int]) -> tuple[int, str | None]:
         """Read every partition up to ``ends``; (records written, why it stopped early)."""
-        written = 0
-        open_tps = [tp for tp in tps if await consumer.position(tp) < ends[tp]]
+        consumer, written = self._consumer, 0
+        open_tps = [tp for tp in self._tps if await consumer.position(tp) < ends[tp]]
         while open_tps:
             fetched = await consumer.getmany(*open_tps, timeout_ms=1000,
                                              max_records=self.settings.catch_up_batch)  # fmt: skip
@@ -278,7 +245,7 @@ class CatchUp:
             for tp, records in fetched.items():
                 batch = [_record(r) for r in records]  # past ``ends`` too: a backlog as well
                 if batch:
-                    table.partition = tp.partition
+                    self._reading = tp.partition
                     await handle_batch(self.service, batch)
                     positions[tp] = batch[-1].offset + 1
                     count += len(batch)

@@ -213,11 +213,11 @@ class SlaService:
         )
         await self.alerts.send(key=alert.ticket_id.encode(), value=encode_alert(alert, now))
 
-    async def emit_outcomes(self, now: int, *, board: bool = True) -> None:
+    async def emit_outcomes(self, now: int) -> None:
         for outcome, first in self.engine.drain_outcomes():
             self.metrics.outcome(outcome, first=first, where=self._where(outcome.ticket_id))
             ticket = self.engine.tickets.get(outcome.ticket_id)
-            if first and board and self.board is not None and ticket is not None:
+            if first and self.board is not None and ticket is not None:
                 self.board.add(outcome, ticket.shard)
             await self.outcomes.send(
                 key=outcome.ticket_id.encode(), value=encode_outcome(outcome, now)
