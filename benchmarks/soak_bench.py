@@ -147,16 +147,23 @@ class Row:
     in_memory: float
     alerts: float
     load1: float  # the machine's 1-minute load average (other jobs share the 2 cores)
+    store: dict[str, float]  # MiB rocksdb holds, by kind (slamon_store_memory_bytes)
     delay_buckets: dict[float, float] = field(repr=False)
 
     def line(self, rate: float) -> str:
-        numbers = (self.lag, self.backlog, self.open_tickets, self.in_memory, self.alerts, rate)
+        numbers = (self.lag, self.backlog, self.open_tickets, self.in_memory, self.alerts, rate,
+                   sum(self.store.values()))  # fmt: skip
         return f"{self.t:6.0f} {self.rss_mib:8.1f} " + " ".join(f"{n:7.0f}" for n in numbers)
 
 
 HEADER = f"{'t s':>6} {'RSS MiB':>8} " + " ".join(
-    f"{h:>7}" for h in ("lag", "backlog", "open", "in mem", "alerts", "ev/s")
+    f"{h:>7}" for h in ("lag", "backlog", "open", "in mem", "alerts", "ev/s", "db MiB")
 )
+
+
+def store_mib(m: Metrics) -> dict[str, float]:
+    kinds = ("memtables", "table_readers", "block_cache")
+    return {kind: m.total("slamon_store_memory_bytes", kind=kind) / 2**20 for kind in kinds}
 
 
 def sample(worker: WorkerProc, t: float, published: int) -> Row:
@@ -172,6 +179,7 @@ def sample(worker: WorkerProc, t: float, published: int) -> Row:
         in_memory=m.total("slamon_tickets_in_memory"),
         alerts=m.total("slamon_alerts_total"),
         load1=float(Path("/proc/loadavg").read_text().split()[0]),
+        store=store_mib(m),
         delay_buckets=m.buckets(DELAY, type="sla.breached"),
     )
 
@@ -264,6 +272,12 @@ def report(run: SoakRun, delays: dict[str, list[float]], warmup_s: float) -> Non
     print(f"RSS: start {first.rss_mib:.0f} MiB, after warm-up {at_warmup:.0f} MiB, "
           f"end {last.rss_mib:.0f} MiB; slope after warm-up {slope:+.1f} MiB/h "
           f"({len(steady)} samples, least squares)")  # fmt: skip
+    store = [(r.t, sum(r.store.values())) for r in rows if r.t >= warmup_s]
+    print(f"rocksdb's memory (slamon_store_memory_bytes, all tables): "
+          f"{next(iter(store), (0, math.nan))[1]:.1f} MiB after warm-up, "
+          f"{sum(last.store.values()):.1f} MiB at the end "
+          f"({', '.join(f'{k} {v:.1f}' for k, v in last.store.items())}); "
+          f"slope {slope_per_hour(store):+.1f} MiB/h")  # fmt: skip
     loads = [r.load1 for r in rows]
     print(f"machine load (1-min average) during the soak: mean {sum(loads) / len(loads):.2f}, "
           f"max {max(loads):.2f} (2 cores)")  # fmt: skip

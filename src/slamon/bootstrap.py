@@ -24,6 +24,7 @@ from slamon.adapters.delivery import AlertSink
 from slamon.adapters.kafka_topics import TopicError, TopicSpec, partition_count, provision_topics
 from slamon.adapters.metrics import EngineCollector, SlaMetrics
 from slamon.adapters.outbox import Outbox, OutboxTopic
+from slamon.adapters.store_metrics import StoreMemoryCollector
 from slamon.core.live import LiveEngine
 from slamon.core.oncall import Pager
 from slamon.core.policy import SlaPolicy
@@ -207,6 +208,7 @@ def build_worker(
         alert_sinks=http_alert_sinks(settings, clock), asset_table=asset_table,
     )  # fmt: skip
     built.registry.register(BoardCollector(declared.board))
+    built.registry.register(StoreMemoryCollector(faust_app.stores(declared)))
     health = Health(outbox.stats, recovered=lambda: built.service.ready,
                     recovery_stall_limit_s=settings.recovery_stall_limit_s)  # fmt: skip
     built.registry.register(HealthCollector(health))

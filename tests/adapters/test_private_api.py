@@ -26,6 +26,7 @@ from slamon.adapters.private_api import (
     aiokafka_producer,
     broker_answers,
     current_partition,
+    open_rocksdbs,
     recovery_position,
     set_current_event,
     set_persisted_offset,
@@ -71,6 +72,20 @@ def test_a_persisted_changelog_offset_is_read_back_by_the_rocksdb_store(tmp_path
     table = cast("faust.Table[Any, Any]", app.Table("t", partitions=2))
     set_persisted_offset(table, "private-api-test-t-changelog", 1, 1234)
     assert table.data.persisted_offset(TP("x", 1)) == 1234
+
+
+def test_a_rocksdb_tables_open_databases_are_listed_and_a_memory_tables_are_none(
+    tmp_path: Path,
+) -> None:
+    """One database per partition the store opened (writing an offset opens one)."""
+    app = _app(tmp_path, store="rocksdb://")
+    table = cast("faust.Table[Any, Any]", app.Table("t", partitions=2))
+    assert open_rocksdbs(table) == []
+    set_persisted_offset(table, "private-api-test-t-changelog", 1, 1234)
+    (db,) = open_rocksdbs(table)
+    assert db.property_int_value("rocksdb.cur-size-all-mem-tables") > 0
+    in_memory = cast("faust.Table[Any, Any]", _app(tmp_path / "m").Table("m", partitions=2))
+    assert open_rocksdbs(in_memory) == []
 
 
 @pytest.mark.asyncio

@@ -53,6 +53,12 @@ def set_persisted_offset(
     table.data.set_persisted_offset(TP(topic, partition), offset)
 
 
+def open_rocksdbs(table: faust.Table[Any, Any]) -> list[Any]:
+    """The rocksdb databases a table's store has open (one per partition); none for
+    ``memory://``. Faust keeps them in the store's private ``_dbs``."""
+    return list(getattr(table.data, "_dbs", {}).values())
+
+
 def without_builtin_pages(app: faust.App) -> None:
     """Serve none of Faust's own pages (tables, router, graph, stats, index).
 

@@ -7,6 +7,7 @@ root (:mod:`slamon.bootstrap`) wires :class:`SlaService` in between.
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import sys
 from collections.abc import Awaitable, Callable, MutableMapping
@@ -26,6 +27,7 @@ from slamon.adapters.private_api import (
     FaustInputs,
     broker_answers,
     current_partition,
+    open_rocksdbs,
     recovery_position,
     set_current_event,
     without_builtin_pages,
@@ -162,6 +164,14 @@ def _agent_partition() -> int:
     if partition is None:
         raise RuntimeError("the ticket table is written from the agent only")
     return partition
+
+
+def stores(declared: Declared) -> dict[str, Callable[[], list[Any]]]:
+    """Each table's open rocksdb databases, by table name (for their memory gauges)."""
+    tables = {TABLE_NAME: declared.table, ASSET_TABLE_NAME: declared.asset_table}
+    for name, window in declared.board.windows.items():
+        tables[f"board-{name}"] = window.table
+    return {name: functools.partial(open_rocksdbs, table) for name, table in tables.items()}
 
 
 def serve(
