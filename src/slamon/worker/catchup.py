@@ -34,6 +34,7 @@ from prometheus_client import CollectorRegistry
 
 from slamon.adapters.kafka import admin_client, bootstrap, follow, producing, start_client
 from slamon.adapters.outbox import ChangelogTable, Outbox
+from slamon.worker import heap
 from slamon.worker.backlog import handle_batch
 from slamon.worker.catchup_pages import serving
 from slamon.worker.service import SlaService
@@ -143,7 +144,8 @@ class CatchUp:
             self.use_producer(producer)
             try:
                 snapshots = await self._changelog()
-                with self.outbox.without_delivered():  # Faust's recovery reads it all
+                # Faust's recovery reads it all; each batch's tickets frozen once committed
+                with self.outbox.without_delivered(), heap.building():
                     result = await self._offline(starts, ends, snapshots)
             finally:
                 self.use_producer(None)
@@ -262,6 +264,7 @@ class CatchUp:
                     return written, f"commit refused ({type(exc).__name__}): left to the group"
                 written += count
                 self.progress["records"] += count
+                heap.settle()
             open_tps = [tp for tp in open_tps if await consumer.position(tp) < ends[tp]]
             await asyncio.sleep(0)
         return written, None

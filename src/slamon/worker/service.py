@@ -15,7 +15,6 @@ import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable, MutableMapping
 
-import orjson
 import structlog
 
 from slamon.adapters.cloudevents import decode_record, encode_alert, encode_outcome
@@ -24,15 +23,17 @@ from slamon.adapters.metrics import SlaMetrics, Where
 from slamon.core.decisions import Alert, AlertType
 from slamon.core.engine import Ticket
 from slamon.core.events import InvalidEvent
-from slamon.core.live import LiveEngine, Rejected, Snapshot
+from slamon.core.live import LiveEngine, Rejected
 from slamon.core.text import clip
 from slamon.core.timefmt import NS_PER_S, format_rfc3339
+from slamon.worker import heap
 from slamon.worker.assets import AssetFeed
 from slamon.worker.deadletter import dead_letter
 from slamon.worker.inputs import InputPositions
 from slamon.worker.oncall import Oncall
 from slamon.worker.ports import Board, Record, Sink, headers_of
 from slamon.worker.quality import count_quality
+from slamon.worker.rebuild import restore_snapshots
 from slamon.worker.unsettled import UnsettledWrites
 
 log = structlog.get_logger("slamon.worker")
@@ -41,7 +42,6 @@ TICK_PERSIST = b"persist"
 TICK_EXPIRE = b"expire"
 TICK_BOARD = b"board"  # write the live board's buffered samples of this partition
 EXPIRY_EVERY_NS = 10 * NS_PER_S
-RESTORE_SLICE = 2000  # tickets rebuilt between two yields to the event loop
 MAX_SLEEP_S = 0.2  # also bounds how late a deadline set by another task is noticed
 MAX_REASON_CHARS = 300
 
@@ -80,9 +80,9 @@ class SlaService:
         self.clock = clock
         self.oncall = oncall  # per-ticket alerts to Alertmanager and webhooks, if any
         self.ready = False
-        self._revocations = 0  # a rebuild in progress stops when this moves
+        self.revocations = 0  # a rebuild in progress stops when this moves
         self._fresh: set[int] = set()  # rebuilt, no write since: a recovery rebuilds them again
-        self._rebuilt = 0  # tickets rebuilt by recoveries, ever: the watchdog's progress
+        self.rebuilt = 0  # tickets rebuilt by recoveries, ever: the watchdog's progress
         self.unsettled = UnsettledWrites()
         self.inputs = InputPositions(metrics.input_gap)  # its consumer set by worker/app.py
         self._next_expiry = 0
@@ -236,7 +236,7 @@ class SlaService:
         if self.assets is not None:
             await self.assets.send_pending()
         if self._flush is not None:
-            await self.unsettled.flush_settling(self._flush, lambda: self._revocations)
+            await self.unsettled.flush_settling(self._flush, lambda: self.revocations)
 
     # -- the clock -----------------------------------------------------------------------
     async def tick(self) -> float:
@@ -289,7 +289,7 @@ class SlaService:
     # -- rebalancing -----------------------------------------------------------------------
     def on_revoked(self, partitions: set[int]) -> None:
         """Stop deciding for partitions another worker now owns."""
-        self._revocations += 1
+        self.revocations += 1
         dropped = self.engine.drop(partitions)
         self.metrics.retain(self.engine.tickets)  # the new owner takes them as counted
         self.inputs.forget(partitions)
@@ -317,42 +317,23 @@ class SlaService:
         self.engine.drop({t.shard for t in self.engine.tickets.values()} - (active - rebuilt))
         self.metrics.retain(self.engine.tickets)
         self._fresh = set(active)
-        restored = failed = 0
-        revocations = self._revocations
+        revocations = self.revocations
         items = dict(self.table.items())
         undone = self.unsettled.overlay(items, active)
         self.unsettled.keep_only(active)
-        for count, (key, value) in enumerate(list(items.items()), 1):
-            if count % RESTORE_SLICE == 0:
-                await asyncio.sleep(0)
-                if self._revocations != revocations:
-                    log.info("rebuild interrupted by a rebalance", tickets_restored=restored)
-                    return
-            ticket_id = key.decode()
-            if ticket_id in self.engine.tickets:
-                continue
-            try:
-                record = orjson.loads(value)
-                if Snapshot.shard_of(record) not in active:
-                    continue
-                snapshot = Snapshot.from_list(record)
-                alerts = self.engine.restore(ticket_id, snapshot, now, said.get(ticket_id))
-                self.metrics.hold(self.engine.tickets[ticket_id])  # counted before
-            except Exception:  # one unreadable snapshot must not keep the worker unready
-                log.exception("snapshot not restored", ticket_id=ticket_id)
-                failed += 1
-                continue
-            for alert in alerts:
-                await self.emit(alert, now, by_clock=True)
-            restored += 1
-            self._rebuilt += 1
+        with heap.building():  # a million tickets: frozen slice by slice as they are built
+            done = await restore_snapshots(self, items, active, said, now=now,
+                                           revocations=revocations)  # fmt: skip
+        if done is None:
+            return
+        restored, failed = done
         await self._rewrite(undone)
         await self.emit_outcomes(now)
         await self.flush()
         if self.oncall is not None:  # what fires now, sent at once; nothing resolved fires
             tickets = self.engine.tickets
             await self.oncall.rebuild(tickets.values(), now, lambda t: tickets.get(t.id) is t)
-            if self._revocations != revocations:
+            if self.revocations != revocations:
                 return
         self.inputs.assigned(active)
         self.ready = True
@@ -369,7 +350,7 @@ class SlaService:
 
     def recovery_progress(self) -> tuple[int, int]:
         """Moves whenever a rebalance or a rebuild does (see worker/watchdog.py)."""
-        return self._revocations, self._rebuilt
+        return self.revocations, self.rebuilt
 
     async def _rewrite(self, undone: list[bytes]) -> None:
         """Have the agent store again the writes the recovery undid (local store and

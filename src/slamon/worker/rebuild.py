@@ -1,0 +1,54 @@
+"""The tickets of a recovered table rebuilt in the engine (SlaService.on_recovered)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING
+
+import orjson
+import structlog
+
+from slamon.core.engine import Ticket
+from slamon.core.live import Snapshot
+from slamon.worker import heap
+
+if TYPE_CHECKING:
+    from slamon.worker.service import SlaService
+
+log = structlog.get_logger("slamon.worker")
+RESTORE_SLICE = 2000  # tickets rebuilt between two yields to the event loop
+
+
+async def restore_snapshots(
+    service: SlaService, items: dict[bytes, bytes], active: set[int], said: dict[str, Ticket],
+    *, now: int, revocations: int,
+) -> tuple[int, int] | None:  # fmt: skip
+    """Restore the snapshots of ``active`` partitions not in the engine: (restored,
+    failed), or None when a revocation came meanwhile."""
+    restored = failed = 0
+    for count, (key, value) in enumerate(list(items.items()), 1):
+        if count % RESTORE_SLICE == 0:
+            heap.settle()
+            await asyncio.sleep(0)
+            if service.revocations != revocations:
+                log.info("rebuild interrupted by a rebalance", tickets_restored=restored)
+                return None
+        ticket_id = key.decode()
+        if ticket_id in service.engine.tickets:
+            continue
+        try:
+            record = orjson.loads(value)
+            if Snapshot.shard_of(record) not in active:
+                continue
+            snapshot = Snapshot.from_list(record)
+            alerts = service.engine.restore(ticket_id, snapshot, now, said.get(ticket_id))
+            service.metrics.hold(service.engine.tickets[ticket_id])  # counted before
+        except Exception:  # one unreadable snapshot must not keep the worker unready
+            log.exception("snapshot not restored", ticket_id=ticket_id)
+            failed += 1
+            continue
+        for alert in alerts:
+            await service.emit(alert, now, by_clock=True)
+        restored += 1
+        service.rebuilt += 1
+    return restored, failed
