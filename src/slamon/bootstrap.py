@@ -152,7 +152,11 @@ def build_worker(
     """The Faust app with the service wired in: outbox topics, the ticket table, the board."""
     from faust.types import TP  # noqa: PLC0415  (faust is slow to import: not for --help)
 
-    from slamon.adapters.private_api import aiokafka_producer, set_persisted_offset  # noqa: PLC0415
+    from slamon.adapters.private_api import (  # noqa: PLC0415
+        RocksdbPartitions,
+        aiokafka_producer,
+        set_persisted_offset,
+    )
     from slamon.worker import app as faust_app  # noqa: PLC0415
     from slamon.worker.board import BoardCollector  # noqa: PLC0415
     from slamon.worker.health import Health, HealthCollector  # noqa: PLC0415
@@ -216,8 +220,9 @@ def build_worker(
                     events_topic=topics.events, health=health)  # fmt: skip
     if built.assets is not None:
         faust_app.serve_assets(declared, built.assets, health)
+    files = RocksdbPartitions(declared.table) if settings.store.startswith("rocksdb") else None
     catch_up = CatchUp(built.service, settings, outbox=outbox, changelog=declared.changelog,
-                       use_producer=use_producer, registry=built.registry)  # fmt: skip
+                       use_producer=use_producer, registry=built.registry, files=files)  # fmt: skip
     return declared, dataclasses.replace(built, catch_up=catch_up)
 
 

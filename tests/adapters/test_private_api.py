@@ -23,6 +23,7 @@ from intervaltree import IntervalTree
 from slamon.adapters.kafka import refresh_metadata
 from slamon.adapters.private_api import (
     FaustInputs,
+    RocksdbPartitions,
     aiokafka_producer,
     broker_answers,
     current_partition,
@@ -86,6 +87,33 @@ def test_a_rocksdb_tables_open_databases_are_listed_and_a_memory_tables_are_none
     assert db.property_int_value("rocksdb.cur-size-all-mem-tables") > 0
     in_memory = cast("faust.Table[Any, Any]", _app(tmp_path / "m").Table("m", partitions=2))
     assert open_rocksdbs(in_memory) == []
+
+
+def test_partition_databases_written_directly_are_what_faust_recovers_from(
+    tmp_path: Path,
+) -> None:
+    """The catch-up's writes (outside an agent) land in the partition's database that a
+    later Faust store of the same table reads, with the offset its recovery resumes after;
+    clearing removes a partition's data and leaves the others."""
+    app = _app(tmp_path, store="rocksdb://")
+    table = cast("faust.Table[Any, Any]", app.Table("t", partitions=2))
+    files = RocksdbPartitions(table)
+    files.put(0, b"k0", b"v0")
+    files.put(1, b"k1", b"v1")
+    files.put(1, b"gone", b"x")
+    files.delete(1, b"gone")
+    files.set_offset("private-api-test-t-changelog", 1, 41)
+    files.clear(range(1))
+    for db in open_rocksdbs(table):
+        db.close()
+    again = cast(
+        "faust.Table[Any, Any]", _app(tmp_path, store="rocksdb://").Table("t", partitions=2)
+    )
+    store: Any = again.data
+    assert store._db_for_partition(0).get(b"k0") is None
+    assert store._db_for_partition(1).get(b"k1") == b"v1"
+    assert store._db_for_partition(1).get(b"gone") is None
+    assert again.data.persisted_offset(TP("x", 1)) == 41
 
 
 @pytest.mark.asyncio

@@ -9,6 +9,7 @@ tests/adapters/test_private_api.py fails loudly if an upgrade moves one of them.
 from __future__ import annotations
 
 import asyncio
+import shutil
 import threading
 import weakref
 from collections.abc import Callable
@@ -51,6 +52,38 @@ def set_persisted_offset(
     The worker writes changelog records itself (batched), so Faust never sees them.
     """
     table.data.set_persisted_offset(TP(topic, partition), offset)
+
+
+class RocksdbPartitions:
+    """A rocksdb table store's partition databases, written outside an agent (the catch-up,
+    before Faust starts): Faust's store writes the partition of the current event only, and
+    clears nothing but the whole table directory."""
+
+    def __init__(self, table: faust.Table[Any, Any]) -> None:
+        self.table = table
+
+    def clear(self, partitions: range) -> None:
+        """Remove these partitions' databases (before Faust starts: it has none open)."""
+        store: Any = self.table.data
+        for partition in partitions:
+            db = store._dbs.pop(partition, None)
+            if db is not None:
+                db.close()
+            shutil.rmtree(store.partition_path(partition), ignore_errors=True)
+        store._key_index.clear()
+
+    def put(self, partition: int, key: bytes, value: bytes) -> None:
+        store: Any = self.table.data
+        store._db_for_partition(partition).put(key, value)
+
+    def delete(self, partition: int, key: bytes) -> None:
+        store: Any = self.table.data
+        store._db_for_partition(partition).delete(key)
+
+    def set_offset(self, topic: str, partition: int, offset: int) -> None:
+        """The changelog offset the store holds everything up to (Faust's recovery resumes
+        after it)."""
+        set_persisted_offset(self.table, topic, partition, offset)
 
 
 def open_rocksdbs(table: faust.Table[Any, Any]) -> list[Any]:

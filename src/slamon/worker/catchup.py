@@ -21,10 +21,11 @@ batch is written; start further workers once the first is streaming.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator, MutableMapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -39,6 +40,9 @@ from slamon.worker.backlog import handle_batch
 from slamon.worker.catchup_pages import serving
 from slamon.worker.service import SlaService
 from slamon.worker.settings import WorkerSettings
+
+if TYPE_CHECKING:  # faust is slow to import: not for --help
+    from slamon.adapters.private_api import RocksdbPartitions
 
 log = structlog.get_logger("slamon.worker")
 
@@ -74,6 +78,33 @@ class ConsumerRecord:
     timestamp: float | None
 
 
+class Mirrored(MutableMapping[bytes, bytes]):
+    """The snapshots read from the changelog, each write also into the local store's
+    database of the partition being read: Faust's recovery then has nothing to read."""
+
+    def __init__(
+        self, data: dict[bytes, bytes], files: RocksdbPartitions, partition: Callable[[], int]
+    ) -> None:
+        self.data, self.files, self.partition = data, files, partition
+
+    def __setitem__(self, key: bytes, value: bytes) -> None:
+        self.data[key] = value
+        self.files.put(self.partition(), key, value)
+
+    def __delitem__(self, key: bytes) -> None:
+        del self.data[key]
+        self.files.delete(self.partition(), key)
+
+    def __getitem__(self, key: bytes) -> bytes:
+        return self.data[key]
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(list(self.data))
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+
 class CatchUp:
     """Runs one catch-up for ``service`` (built by the composition root)."""
 
@@ -86,6 +117,7 @@ class CatchUp:
         changelog: str,
         use_producer: Callable[[Any], None],
         registry: CollectorRegistry,
+        files: RocksdbPartitions | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.service = service
@@ -94,6 +126,7 @@ class CatchUp:
         self.changelog = changelog
         self.use_producer = use_producer  # the outbox's producer until Faust's is up
         self.registry = registry  # served on the worker's port meanwhile
+        self.files = files  # the table's local (rocksdb) store, written as the changelog is
         self.clock = clock
         self.progress = {"backlog": 0, "records": 0}
         self._admin: AIOKafkaAdminClient
@@ -144,8 +177,10 @@ class CatchUp:
             self.use_producer(producer)
             try:
                 snapshots = await self._changelog()
-                # Faust's recovery reads it all; each batch's tickets frozen once committed
-                with self.outbox.without_delivered(), heap.building():
+                # without a local store to write, Faust's recovery reads the changelog anew
+                delivered = (contextlib.nullcontext() if self.files is not None
+                             else self.outbox.without_delivered())  # fmt: skip
+                with delivered, heap.building():  # each batch's tickets frozen once committed
                     result = await self._offline(starts, ends, snapshots)
             finally:
                 self.use_producer(None)
@@ -183,16 +218,27 @@ class CatchUp:
         return starts
 
     async def _changelog(self) -> dict[bytes, bytes]:
-        """The ticket table as its changelog holds it (what Faust's recovery would read)."""
+        """The ticket table as its changelog holds it (what Faust's recovery would read);
+        written to the local store too, when there is one."""
         snapshots: dict[bytes, bytes] = {}
+        where: dict[bytes, int] = {}  # a key's changelog partition
+        last: dict[int, int] = {}  # the last offset read per partition
         async for message in follow(self.settings.broker, self.changelog, stop_at_end=True,
                                     idle_s=0.2, security=self.settings.security):  # fmt: skip
+            last[message.partition] = message.offset
             if message.key is None:
                 continue
             if message.value is None:
                 snapshots.pop(message.key, None)
             else:
                 snapshots[message.key] = message.value
+                where[message.key] = message.partition
+        if self.files is not None:
+            self.files.clear(range(self.settings.partitions))
+            for key, value in snapshots.items():
+                self.files.put(where[key], key, value)
+            for partition, offset in last.items():
+                self.files.set_offset(self.changelog, partition, offset)
         return snapshots
 
     async def _offline(
@@ -202,8 +248,10 @@ class CatchUp:
         snapshots: dict[bytes, bytes],
     ) -> CatchUpResult:
         service, tps = self.service, self._tps
-        table = ChangelogTable(self.outbox, self.changelog, lambda: snapshots,
-                               lambda: self._reading)  # fmt: skip
+        store: MutableMapping[bytes, bytes] = snapshots
+        if self.files is not None:
+            store = Mirrored(snapshots, self.files, lambda: self._reading)
+        table = ChangelogTable(self.outbox, self.changelog, lambda: store, lambda: self._reading)
         kept = service.table, service.oncall, service.board
         service.table, service.oncall, service.board = table, None, None
         try:
@@ -276,6 +324,8 @@ class CatchUp:
         has every batch written so far)."""
         service, partitions = self.service, set(range(self.settings.partitions))
         discarded = self.outbox.discard()
+        if self.files is not None:  # it holds the batch the changelog will not: all anew
+            self.files.clear(range(self.settings.partitions))
         if service.assets is not None:
             service.assets.discard()
         service.unsettled.keep_only(())
