@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import os
 import sys
 import time
@@ -152,11 +153,7 @@ def build_worker(
     """The Faust app with the service wired in: outbox topics, the ticket table, the board."""
     from faust.types import TP  # noqa: PLC0415  (faust is slow to import: not for --help)
 
-    from slamon.adapters.private_api import (  # noqa: PLC0415
-        RocksdbPartitions,
-        aiokafka_producer,
-        set_persisted_offset,
-    )
+    from slamon.adapters import private_api  # noqa: PLC0415
     from slamon.worker import app as faust_app  # noqa: PLC0415
     from slamon.worker.board import BoardCollector  # noqa: PLC0415
     from slamon.worker.health import Health, HealthCollector  # noqa: PLC0415
@@ -166,7 +163,7 @@ def build_worker(
     catch_up_producer: list[Any] = []  # the catch-up's own while Faust's is not up
 
     def producer() -> Any:
-        return catch_up_producer[0] if catch_up_producer else aiokafka_producer(app)
+        return catch_up_producer[0] if catch_up_producer else private_api.aiokafka_producer(app)
 
     def use_producer(chosen: Any) -> None:
         catch_up_producer[:] = [chosen] if chosen is not None else []
@@ -174,7 +171,7 @@ def build_worker(
     outbox = Outbox(producer)
 
     def persisted(table: Any, changelog: str) -> Callable[[int, int], None]:
-        return lambda partition, offset: set_persisted_offset(table, changelog, partition, offset)
+        return functools.partial(private_api.set_persisted_offset, table, changelog)
 
     outbox.write_last(declared.changelog)  # a snapshot only after what it says was sent
     outbox.write_last(declared.asset_changelog)
@@ -220,7 +217,8 @@ def build_worker(
                     events_topic=topics.events, health=health)  # fmt: skip
     if built.assets is not None:
         faust_app.serve_assets(declared, built.assets, health)
-    files = RocksdbPartitions(declared.table) if settings.store.startswith("rocksdb") else None
+    rocksdb = settings.store.startswith("rocksdb")
+    files = private_api.RocksdbPartitions(declared.table) if rocksdb else None
     catch_up = CatchUp(built.service, settings, outbox=outbox, changelog=declared.changelog,
                        use_producer=use_producer, registry=built.registry, files=files)  # fmt: skip
     return declared, dataclasses.replace(built, catch_up=catch_up)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable, Iterator, MutableMapping
+from collections.abc import Callable, ItemsView, Iterator, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Protocol
 
@@ -330,6 +330,12 @@ class ChangelogTable(MutableMapping[bytes, bytes]):
 
     def __iter__(self) -> Iterator[bytes]:
         return iter(list(self._store().keys()))
+
+    def items(self) -> ItemsView[bytes, bytes]:
+        # the store's own: a Faust rocksdb store walks its databases once, where the
+        # mapping's default looks every key up again in each partition's database (~16 µs
+        # a key: 24 s of a blocked event loop to rebuild 1M tickets)
+        return self._store().items()
 
     def __len__(self) -> int:
         return len(self._store())

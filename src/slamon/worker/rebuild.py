@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
 import orjson
@@ -17,6 +18,28 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger("slamon.worker")
 RESTORE_SLICE = 2000  # tickets rebuilt between two yields to the event loop
+READ_SLICE = 20_000  # snapshots read from the table between two yields
+
+
+async def read_table(
+    table: Mapping[bytes, bytes], interrupted: Callable[[], bool]
+) -> dict[bytes, bytes] | None:
+    """The table's snapshots, read in slices (a million take seconds: health pages keep
+    answering meanwhile); None when ``interrupted()`` (a rebalance: the databases read may
+    be gone)."""
+    items: dict[bytes, bytes] = {}
+    try:
+        for count, (key, value) in enumerate(table.items(), 1):
+            items[key] = value
+            if count % READ_SLICE == 0:
+                await asyncio.sleep(0)
+                if interrupted():
+                    return None
+    except RuntimeError:  # the store's partitions changed under the walk
+        if interrupted():
+            return None
+        raise
+    return None if interrupted() else items
 
 
 async def restore_snapshots(

@@ -33,7 +33,7 @@ from slamon.worker.inputs import InputPositions
 from slamon.worker.oncall import Oncall
 from slamon.worker.ports import Board, Record, Sink, headers_of
 from slamon.worker.quality import count_quality
-from slamon.worker.rebuild import restore_snapshots
+from slamon.worker.rebuild import read_table, restore_snapshots
 from slamon.worker.unsettled import UnsettledWrites
 
 log = structlog.get_logger("slamon.worker")
@@ -318,7 +318,10 @@ class SlaService:
         self.metrics.retain(self.engine.tickets)
         self._fresh = set(active)
         revocations = self.revocations
-        items = dict(self.table.items())
+        items = await read_table(self.table, lambda: self.revocations != revocations)
+        if items is None:
+            log.info("rebuild interrupted by a rebalance", tickets_restored=0)
+            return
         undone = self.unsettled.overlay(items, active)
         self.unsettled.keep_only(active)
         with heap.building():  # a million tickets: frozen slice by slice as they are built
