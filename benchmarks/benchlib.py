@@ -23,10 +23,10 @@ from typing import Any
 
 import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from slamon.adapters.kafka import refresh_metadata
+from slamon.adapters.kafka_topics import delete_topics
 from slamon.core.timefmt import format_rfc3339
 
 BROKER = os.environ.get("SLAMON_TEST_BROKER", "127.0.0.1:9092")
@@ -249,22 +249,9 @@ async def read_with_timestamps(topic: str) -> list[tuple[bytes, int]]:
     return out
 
 
-async def delete_topics(app_id: str) -> list[str]:
-    """Remove an app id's topics (its own and the worker's internal ones) from the broker."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=BROKER)
-    await admin.start()
-    try:
-        ours = [t for t in await admin.list_topics() if t.startswith((f"{app_id}.", f"{app_id}-"))]
-        if ours:
-            await admin.delete_topics(ours)
-    finally:
-        await admin.close()
-    return ours
-
-
 def cleanup_topics(app_id: str) -> None:
     try:
-        asyncio.run(delete_topics(app_id))
+        asyncio.run(delete_topics(BROKER, app_id))
     except Exception as exc:  # never hide the run's own outcome behind the clean-up
         print(f"(topics of {app_id} not deleted: {type(exc).__name__}: {exc})")
 

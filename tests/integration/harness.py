@@ -26,6 +26,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from slamon.adapters.kafka import Message, publish_lines, read_topic
+from slamon.adapters.kafka_topics import delete_topics
 from slamon.core.decisions import AlertType, alert_id
 from slamon.core.replay import ReplayResult
 from slamon.core.timefmt import format_rfc3339
@@ -364,19 +365,6 @@ def assert_matches_replay(
     assert len(sources) == len(expected.invalid)
     assert len(dead) == len(expected.invalid) or not exactly_once
     assert all(any(k == "slamon_error" for k, _ in m.headers) for m in dead)
-
-
-async def delete_topics(bootstrap: str, prefix: str) -> list[str]:
-    """Delete the topics named ``prefix.*`` or ``prefix-*``; returns their names."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        ours = [t for t in await admin.list_topics() if t.startswith((f"{prefix}.", f"{prefix}-"))]
-        if ours:
-            await admin.delete_topics(ours)
-    finally:
-        await admin.close()
-    return ours
 
 
 async def committed_records(bootstrap: str, group: str, topic: str, partitions: int) -> int:

@@ -10,7 +10,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-from tests.integration.harness import delete_topics
+from slamon.adapters.kafka_topics import delete_topics
 
 PARTITIONS = 3
 RECORDS = 100

@@ -20,8 +20,9 @@ from pathlib import Path
 
 import pytest
 
+from slamon.adapters.kafka_topics import delete_topics
 from tests.deploy.tools import need
-from tests.integration.harness import delete_topics, free_port
+from tests.integration.harness import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "deploy" / "stack" / "stack.sh"

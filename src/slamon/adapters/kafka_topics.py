@@ -124,3 +124,13 @@ async def partition_count(
             return None
         described = await admin.describe_topics([topic])
     return len(described[0]["partitions"])
+
+
+async def delete_topics(broker: str, prefix: str, security: KafkaSecurity = PLAINTEXT) -> list[str]:
+    """Delete the topics named ``prefix.*`` or ``prefix-*`` (an app id's own and Faust's
+    internal ones); their names. For tests and benchmarks, which create many."""
+    async with admin_client(broker, security) as admin:
+        ours = [t for t in await admin.list_topics() if t.startswith((f"{prefix}.", f"{prefix}-"))]
+        if ours:
+            await admin.delete_topics(ours)
+    return ours
