@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import orjson
 import structlog
 
+from slamon.adapters.metrics import SlaMetrics
+from slamon.core.decisions import Alert
 from slamon.core.engine import Ticket
-from slamon.core.live import Snapshot
+from slamon.core.live import LiveEngine, Snapshot
 from slamon.worker import heap
-
-if TYPE_CHECKING:
-    from slamon.worker.service import SlaService
 
 log = structlog.get_logger("slamon.worker")
 RESTORE_SLICE = 2000  # tickets rebuilt between two yields to the event loop
@@ -42,8 +41,19 @@ async def read_table(
     return None if interrupted() else items
 
 
+class Rebuilding(Protocol):
+    """What the rebuild needs of the service (worker/service.py's SlaService)."""
+
+    engine: LiveEngine
+    metrics: SlaMetrics
+    revocations: int  # moves when a rebalance revokes partitions
+    rebuilt: int  # tickets rebuilt, ever: the watchdog's progress
+
+    async def emit(self, alert: Alert, now: int, *, by_clock: bool) -> None: ...
+
+
 async def restore_snapshots(
-    service: SlaService, items: dict[bytes, bytes], active: set[int], said: dict[str, Ticket],
+    service: Rebuilding, items: dict[bytes, bytes], active: set[int], said: dict[str, Ticket],
     *, now: int, revocations: int,
 ) -> tuple[int, int] | None:  # fmt: skip
     """Restore the snapshots of ``active`` partitions not in the engine: (restored,
