@@ -108,3 +108,13 @@ def encode_outcome(outcome: Outcome, recorded_at: int) -> bytes:
     record = outcome.to_dict()
     record["recorded_at"] = format_rfc3339(recorded_at)
     return orjson.dumps(record)
+
+
+def alert_said(value: bytes | None) -> tuple[str, str, str, str] | None:
+    """An alert record read back as (subject, sla, type, id); None for anything else."""
+    try:
+        record = orjson.loads(value or b"")
+        fields = (record["subject"], record["data"]["sla"], record["type"], record["id"])
+    except (orjson.JSONDecodeError, KeyError, TypeError):
+        return None
+    return fields if all(isinstance(f, str) for f in fields) else None

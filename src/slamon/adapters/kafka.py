@@ -240,6 +240,7 @@ class Message:
     key: bytes | None
     value: bytes | None
     headers: tuple[tuple[str, bytes], ...]
+    timestamp_ms: int | None = None  # the record's (producer's) time
 
 
 async def read_topic(
@@ -257,9 +258,11 @@ async def follow(
     stop_at_end: bool = False,
     idle_s: float = 1.0,
     from_beginning: bool = True,
+    since_ms: int | None = None,
     security: KafkaSecurity = PLAINTEXT,
 ) -> AsyncIterator[Message]:
-    """Records of ``topic`` (no consumer group); optionally stop at the end offsets."""
+    """Records of ``topic`` (no consumer group); optionally stop at the end offsets.
+    ``since_ms``: from each partition's first record of that time or later."""
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap(broker),
         enable_auto_commit=False,
@@ -276,9 +279,13 @@ async def follow(
         if not tps:
             return
         consumer.assign(tps)
-        if from_beginning:
-            await consumer.seek_to_beginning(*tps)
         ends = await consumer.end_offsets(tps)
+        if since_ms is not None:
+            found = await consumer.offsets_for_times(dict.fromkeys(tps, since_ms))
+            for tp in tps:
+                consumer.seek(tp, found[tp].offset if found[tp] is not None else ends[tp])
+        elif from_beginning:
+            await consumer.seek_to_beginning(*tps)
         while True:
             if stop_at_end:
                 positions = [await consumer.position(tp) for tp in tps]
@@ -287,8 +294,7 @@ async def follow(
             batch = await consumer.getmany(*tps, timeout_ms=int(idle_s * 1000))
             for tp, records in batch.items():
                 for r in records:
-                    yield Message(
-                        tp.topic, tp.partition, r.offset, r.key, r.value, tuple(r.headers or ())
-                    )
+                    yield Message(tp.topic, tp.partition, r.offset, r.key, r.value,
+                                  tuple(r.headers or ()), r.timestamp)  # fmt: skip
     finally:
         await consumer.stop()

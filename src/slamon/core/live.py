@@ -22,6 +22,7 @@ from slamon.core.decisions import DUPLICATE, LATE, Alert, Outcome, Rejected
 from slamon.core.engine import Engine, Ticket, event_order
 from slamon.core.events import Event, compact
 from slamon.core.policy import SLAS, SlaPolicy
+from slamon.core.said import Said
 from slamon.core.tickets import ALL_SLAS
 
 __all__ = [
@@ -140,6 +141,31 @@ class LiveEngine(Engine):
         self.outcome_log: list[tuple[Outcome, bool]] = []
         self.touched: set[str] = set()  # tickets whose state changed outside ingest
         self._expired: OrderedDict[str, None] = OrderedDict()
+        # the alerts topic's word on tickets not held yet: applied when they are created
+        self.recalled: dict[str, Said] = {}
+
+    def ticket(self, ticket_id: str) -> Ticket:
+        ticket = super().ticket(ticket_id)
+        if self.recalled:
+            said = self.recalled.pop(ticket_id, None)
+            if said is not None:
+                said.apply_to(ticket)
+        return ticket
+
+    def recall(self, said: dict[str, Said]) -> None:
+        """Fold what the alerts topic says was sent (:mod:`slamon.core.said`) into the
+        tickets held, and into those created later (until :meth:`forget_recalled`)."""
+        for ticket_id, word in said.items():
+            ticket = self.tickets.get(ticket_id)
+            if ticket is None:
+                self.recalled[ticket_id] = word
+            else:
+                word.apply_to(ticket)
+
+    def forget_recalled(self) -> int:
+        """Drop what :meth:`recall` kept for tickets never created; how many."""
+        count, self.recalled = len(self.recalled), {}
+        return count
 
     def ingest(self, event: Event, now: int, shard: int = 0) -> list[Alert] | Rejected:
         """Apply one event at wall-clock ``now``: its alerts, or why it was not applied."""

@@ -33,8 +33,10 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 from prometheus_client import CollectorRegistry
 
+from slamon.adapters.cloudevents import alert_said
 from slamon.adapters.kafka import admin_client, bootstrap, follow, producing, start_client
 from slamon.adapters.outbox import ChangelogTable, Outbox
+from slamon.core.said import said_of
 from slamon.worker import heap
 from slamon.worker.backlog import handle_batch
 from slamon.worker.catchup_pages import serving
@@ -48,6 +50,9 @@ log = structlog.get_logger("slamon.worker")
 
 FETCH_BYTES = 32 << 20
 MAX_ROUNDS = 5  # records keep coming meanwhile: read again up to the new end, this often
+# alerts from this long before the changelog's newest snapshot are read back (core/said.py):
+# a batch's alerts go out before its snapshots, and a batch's writes take far less
+RECALL_MARGIN_MS = 300_000
 
 
 @dataclass(frozen=True)
@@ -133,6 +138,7 @@ class CatchUp:
         self._consumer: AIOKafkaConsumer
         self._tps: list[TopicPartition] = []
         self._reading = 0  # the partition whose batch is being handled
+        self._newest_snapshot_ms: int | None = None  # the changelog's newest record time
 
     async def run(self) -> CatchUpResult:
         """Catch up if the backlog is large enough and the group empty; never raises for
@@ -226,6 +232,9 @@ class CatchUp:
         async for message in follow(self.settings.broker, self.changelog, stop_at_end=True,
                                     idle_s=0.2, security=self.settings.security):  # fmt: skip
             last[message.partition] = message.offset
+            if message.timestamp_ms is not None:
+                newest = self._newest_snapshot_ms
+                self._newest_snapshot_ms = max(newest or 0, message.timestamp_ms)
             if message.key is None:
                 continue
             if message.value is None:
@@ -260,10 +269,29 @@ class CatchUp:
             service.metrics.ready(False)
             restored = len(service.engine.tickets)
             snapshots.clear()  # in the engine now; the changelog keeps them
+            await self._recall()
             records, stopped = await self._rounds(starts, ends)
         finally:
             service.table, service.oncall, service.board = kept
+            service.engine.forget_recalled()
         return CatchUpResult(records, len(service.engine.tickets), restored, skipped=stopped)
+
+    async def _recall(self) -> None:
+        """Fold the alerts sent since shortly before the newest snapshot into the tickets
+        (core/said.py): a catch-up killed between a batch's alerts and its snapshots
+        left alerts that the snapshots do not know of."""
+        newest = self._newest_snapshot_ms
+        since = 0 if newest is None else max(0, newest - RECALL_MARGIN_MS)
+        alerts = []
+        async for message in follow(self.settings.broker, self.settings.topics.alerts,
+                                    stop_at_end=True, idle_s=0.2, since_ms=since,
+                                    security=self.settings.security):  # fmt: skip
+            fields = alert_said(message.value)
+            if fields is not None:
+                alerts.append(fields)
+        said = said_of(alerts)
+        self.service.engine.recall(said)
+        log.info("alerts read back", alerts=len(alerts), tickets=len(said))
 
     async def _rounds(
         self, starts: dict[TopicPartition, int], ends: dict[TopicPartition, int]
