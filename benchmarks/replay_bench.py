@@ -12,9 +12,10 @@ then times, for each:
   cli        : `slamon replay FILE --report /dev/null` end to end (process start included)
 and prints events/s and the replay / parse-only ratio. Best of --repeat runs.
 
---mypyc adds a pass: the same replay with slamon.core's replay modules compiled by mypyc, in a
-copy of the package in a temporary directory (the installed package is not touched); it checks
-that the compiled replay gives the same report, alerts and outcomes (SHA-1) as the pure one.
+--mypyc adds a pass: the same replay with the compiled core `pip install .` builds (`make
+compiled`: build/compiled, made first if missing; the editable install is not touched); it
+checks that the compiled replay gives the same report, alerts and outcomes (SHA-1) as the
+pure one.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -32,17 +32,14 @@ from pathlib import Path
 
 import orjson
 
-import slamon
 from slamon.core.timefmt import parse_rfc3339
 from slamon.policies import load_policy_or_default
 from slamon.replay import replay
 from slamon.simulate import generate_log
 
 STORM_START = "2026-11-02T08:00:00Z"  # a Monday morning: the office calendar is open
-# the slamon.core modules a replay runs through, compiled for --mypyc
-COMPILED = ("timefmt", "text", "durations", "events", "calendars", "clocks", "tickets",
-            "decisions", "engine", "replay", "aggregates", "policy_fields", "terms",
-            "policy")  # fmt: skip
+ROOT = Path(__file__).resolve().parent.parent
+COMPILED = ROOT / "build" / "compiled"  # `make compiled`
 # run in a child process with the compiled copy first on sys.path: prints best seconds, SHA-1
 TIMED_REPLAY = """
 import sys, time
@@ -120,18 +117,13 @@ def digest(result: object) -> str:
     return hashlib.sha1(report + rest).hexdigest()
 
 
-def build_mypyc(tmp: Path) -> Path:
-    """A copy of the slamon package in ``tmp`` with :data:`COMPILED` built by mypyc."""
-    root = tmp / "mypyc"
-    ignore = shutil.ignore_patterns("*.so", "__pycache__")
-    shutil.copytree(Path(slamon.__file__).parent, root / "slamon", ignore=ignore)
-    mypyc = Path(sys.executable).with_name("mypyc")
-    modules = [f"slamon/core/{name}.py" for name in COMPILED]
-    start = time.perf_counter()
-    subprocess.run([str(mypyc), *modules], cwd=root, check=True, capture_output=True)
-    took = time.perf_counter() - start
-    print(f"mypyc: {len(modules)} modules of slamon.core built in {took:.0f} s")
-    return root
+def build_mypyc() -> Path:
+    """The compiled core as `pip install .` builds it (`make compiled`, if not made yet)."""
+    if not (COMPILED / ".built").exists():
+        start = time.perf_counter()
+        subprocess.run(["make", "-C", str(ROOT), "compiled"], check=True, capture_output=True)
+        print(f"make compiled: slamon.core built by mypyc in {time.perf_counter() - start:.0f} s")
+    return COMPILED
 
 
 def compiled_replay(root: Path, path: Path, repeat: int) -> tuple[float, str]:
@@ -188,7 +180,7 @@ def main() -> None:
     parser.add_argument("--mypyc", action="store_true", help="also replay with mypyc-built core")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        compiled = build_mypyc(Path(tmp)) if args.mypyc else None
+        compiled = build_mypyc() if args.mypyc else None
         if args.log in ("messy", "both"):
             path = Path(tmp) / "messy.jsonl"
             bench("messy", path, write_log(path, args.events), args.repeat, compiled)

@@ -19,7 +19,7 @@ from slamon.policies import load_policy_or_default
 from slamon.simulate import generate_log
 from slamon.testing import EventLog, Record, at, instant
 from slamon.worker.backlog import handle_batch
-from tests.worker.test_service import INPUT, Harness, created, event_record
+from tests.worker.test_service import INPUT, FailingFor, Harness, created, event_record
 
 
 def messy_records(tickets: int, seed: int, partitions: int = 3) -> list[Record]:
@@ -117,14 +117,7 @@ async def test_a_failing_ticket_dead_letters_its_records_only() -> None:
     """A bug on one ticket of the batch: its records dead-lettered as errors, the other
     ticket of the same batch processed."""
     h = Harness(now=at_far())
-    ingest_many = h.service.engine.ingest_many
-
-    def failing(events: Any, now: int, shard: int = 0) -> Any:
-        if events[0].ticket_id == "T2":
-            raise RuntimeError("boom")
-        return ingest_many(events, now, shard)
-
-    h.service.engine.ingest_many = failing  # type: ignore[method-assign]
+    h.service.engine = FailingFor("T2", h.service.engine)  # type: ignore[assignment]
     batch = [event_record(created("T1"), offset=0), event_record(created("T2"), offset=1)]
     with structlog.testing.capture_logs():
         await handle_batch(h.service, batch)

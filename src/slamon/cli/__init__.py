@@ -22,12 +22,14 @@ from slamon.cli.simulate import simulate_command
 from slamon.cli.tail import tail_command
 from slamon.cli.watch import watch_command
 from slamon.cli.worker import worker_command
+from slamon.core import build as core_build
 
 __all__ = ["main"]
 
 
 @click.group(cls=CommandGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="slamon")
+@click.version_option(__version__, prog_name="slamon",
+                      message=f"%(prog)s %(version)s (core: {core_build()})")  # fmt: skip
 def main() -> None:
     """slamon: SLA clocks and breach alerts for repair and field-service tickets."""
 

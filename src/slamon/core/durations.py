@@ -22,10 +22,13 @@ _N = "([0-9]{1,12})"
 _DURATION = re.compile(rf"(?:{_N}d)?(?:{_N}h)?(?:{_N}m(?!s))?(?:{_N}s)?(?:{_N}ms)?\Z")
 
 
-def parse_duration(text: str) -> int:
-    """Nanoseconds of a duration such as ``1h30m`` in ``(0, 400d]``; ValueError otherwise."""
-    match = _DURATION.match(text.strip()) if isinstance(text, str) and len(text) < 200 else None
-    if match is None or not any(match.groups()):
+def parse_duration(text: object) -> int:
+    """Nanoseconds of a duration such as ``1h30m`` in ``(0, 400d]``; ValueError otherwise.
+    Any value is taken (a policy file's): what is not a string is an error too."""
+    match = None
+    if isinstance(text, str) and len(text) < 200:
+        match = _DURATION.match(text.strip())
+    if match is None or not any(match.groups()) or not isinstance(text, str):
         raise ValueError(
             f"expected a duration such as 90s, 15m, 4h, 2d or 1h30m, got {excerpt(text)}"
         )

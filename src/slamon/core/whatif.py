@@ -17,7 +17,8 @@ from slamon.core.policy import PRIORITIES, SLAS
 COMPARED = ("compliance", "breached", "p80_seconds")
 
 
-def _difference(new: float | None, old: float | None) -> float | None:
+def _difference(new: int | float | None, old: int | float | None) -> int | float | None:
+    # int | float, not float: compiled (mypyc), a float annotation turns counts into floats
     return None if new is None or old is None else new - old
 
 
