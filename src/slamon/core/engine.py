@@ -39,6 +39,10 @@ _ALERT_RETRACTED = AlertType.RETRACTED
 _STATUS_MET, _STATUS_BREACHED, _STATUS_OPEN = Status.MET, Status.BREACHED, Status.OPEN
 _STATUS_NOT_APPLICABLE, _STATUS_CANCELLED = Status.NOT_APPLICABLE, Status.CANCELLED
 _NO_BREACH = (0, 0, 0)
+# "no instant": pending alert instants are plain ints, never None, since a compiled core
+# (mypyc) keeps an int attribute in the object and boxes an optional one separately, four
+# objects a ticket more; instants are never negative (the contract's range starts in 1970)
+NO_INSTANT = -1
 # a NamedTuple from all its fields in order, without its Python-level __new__ (~0.3 µs)
 _record = tuple.__new__
 _SLA_INDICES = tuple(range(len(SLAS)))
@@ -57,11 +61,11 @@ class Ticket:
         # tuples, not lists: smaller, and a ticket rarely has more than a handful of events
         self.events: tuple[Event, ...] = ()
         self.fold = TicketFold(pause)
-        self.due: int | None = None  # the earliest pending alert instant, if scheduled
+        self.due = NO_INSTANT  # the earliest pending alert instant, if scheduled
         # the next alert instant per SLA: three slots, not a tuple (48 bytes less a ticket)
-        self.pending0: int | None = None
-        self.pending1: int | None = None
-        self.pending2: int | None = None
+        self.pending0 = NO_INSTANT
+        self.pending1 = NO_INSTANT
+        self.pending2 = NO_INSTANT
         # bit i for SLAS[i]: ints, not lists, since a worker holds a million tickets
         self.risk_sent = 0  # the at-risk alert was emitted
         self.standing = 0  # a breach alert stands (not retracted)
@@ -149,7 +153,7 @@ class Engine:
             ticket = self.tickets.get(ticket_id)
             if ticket is None or ticket.due != due:
                 continue  # superseded by a later evaluation
-            ticket.due = None
+            ticket.due = NO_INSTANT
             # just after `due`: emits in instant order, events of this ticket are all <= due
             changed = (
                 (1 if ticket.pending0 == due else 0)
@@ -186,7 +190,7 @@ class Engine:
             bit = 1 << index
             if not changed & bit:
                 continue
-            pending[index] = None
+            pending[index] = NO_INSTANT
             if not in_force & bit:
                 if ticket.standing & bit:
                     alerts.append(self._alert(ticket, index, _ALERT_RETRACTED, None, now))
@@ -222,16 +226,16 @@ class Engine:
                 alerts.append(self._alert(ticket, index, _ALERT_RETRACTED, deadline, now))
             if breach_at is not None and not breached:  # (re-)breach still to come
                 nxt = breach_at if nxt is None else min(nxt, breach_at)
-            pending[index] = nxt
+            pending[index] = NO_INSTANT if nxt is None else nxt
         ticket.pending0, ticket.pending1, ticket.pending2 = pending
-        due = None
+        due = NO_INSTANT
         for instant in pending:
-            if instant is not None and (due is None or instant < due):
+            if instant != NO_INSTANT and (due == NO_INSTANT or instant < due):
                 due = instant
         if due != ticket.due:
             ticket.due = due
             horizon = self.horizon
-            if due is not None and (horizon is None or due < horizon):
+            if due != NO_INSTANT and (horizon is None or due < horizon):
                 heapq.heappush(self._schedule, (due, ticket.id))
                 if len(self._schedule) > 2 * len(self.tickets) + _COMPACT_SLACK:
                     self._compact_schedule()
@@ -248,7 +252,7 @@ class Engine:
         self._schedule = [
             (t.due, t.id)
             for t in self.tickets.values()
-            if t.due is not None and (horizon is None or t.due < horizon)
+            if t.due != NO_INSTANT and (horizon is None or t.due < horizon)
         ]
         heapq.heapify(self._schedule)
 
