@@ -285,11 +285,10 @@ class Engine:
     # -- results -----------------------------------------------------------------------
     def outcomes(self, now: int) -> Iterator[Outcome]:
         """Every (ticket, SLA) of every created ticket, evaluated at ``now``."""
-        pair = self.pair_outcome
         for ticket in self.tickets.values():
             if ticket.fold.created_at is not None:
                 for index in _SLA_INDICES:  # ticket_outcomes without a generator per ticket
-                    yield pair(ticket, index, now)
+                    yield self.pair_outcome(ticket, index, now)
 
     def ticket_outcomes(self, ticket: Ticket, now: int) -> Iterator[Outcome]:
         for index in _SLA_INDICES:

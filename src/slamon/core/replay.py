@@ -111,13 +111,13 @@ def _apply_in_time_order(engine: Engine, admitted: list[Event], until: int) -> l
     admitted.sort(key=attrgetter("time"))  # stable: ties keep log order
     alerts: list[Alert] = []
     engine.horizon = until  # advance never passes `until`: nothing at or after it fires
-    due_before, advance, apply = engine.has_due_before, engine.advance, engine.apply
+    # direct method calls, not bound methods in locals: compiled (mypyc), they are C calls
     for event in admitted:
         at = event.time
         if at > until:
             break
-        if due_before(at):  # most events have nothing due before them
-            alerts += advance(at)
-        alerts += apply(event, at)
-    alerts += advance(until)
+        if engine.has_due_before(at):  # most events have nothing due before them
+            alerts += engine.advance(at)
+        alerts += engine.apply(event, at)
+    alerts += engine.advance(until)
     return alerts
