@@ -70,6 +70,20 @@ def test_fast_path_equals_the_exact_parser_on_any_text(text: str) -> None:
     assert _outcome(parse_rfc3339, text) == _outcome(_parse_exact, text)
 
 
+@given(tail=st.one_of(st.text("0123456789.Zz+-:\u0663 ", max_size=14), st.text(max_size=14)))
+@example(tail="59.123456789Z")
+@example(tail="00.1234567890Z")  # ten digits
+@example(tail="07.Z")
+@example(tail="60Z")
+def test_any_tail_after_a_cached_minute_gives_the_exact_answer(tail: str) -> None:
+    """The seconds and fraction after a minute seen before (its fastest path): the same
+    instant or reason as the exact parser, whatever follows (Unicode digits, a tenth
+    digit, a lower-case z, an offset, nothing)."""
+    assert parse_rfc3339("2026-11-02T08:00:00Z")  # the minute is cached now
+    text = "2026-11-02T08:00:" + tail
+    assert _outcome(parse_rfc3339, text) == _outcome(_parse_exact, text)
+
+
 def test_the_minute_cache_is_bounded_and_keeps_nothing_invalid() -> None:
     """A refused minute is not cached; the cache never exceeds its bound."""
     timefmt._MINUTE_CACHE.pop("2026-13-02T08:00", None)

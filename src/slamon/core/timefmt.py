@@ -85,6 +85,16 @@ def parse_rfc3339(text: str) -> int:
     Common shapes reuse the exact parser's answer for their minute (cached) and add the
     seconds, fraction and offset; tests/core/test_timefmt_fast.py proves both paths equal.
     """
+    if len(text) >= 20 and text[16] == ":":  # a minute seen before, to the second, in UTC
+        base = _MINUTE_CACHE.get(text[:16])
+        tens, units = text[17], text[18]
+        if base is not None and "0" <= tens <= "5" and "0" <= units <= "9":
+            ns = (base + (ord(tens) - 48) * 10 + ord(units) - 48) * NS_PER_S
+            tail = text[19:]
+            if tail != "Z":
+                ns = _plus_fraction(ns, tail)
+            if MIN_TIME_NS <= ns < MAX_TIME_NS:
+                return ns
     match = _COMMON.match(text)
     if match is not None:
         minute, ss, frac, sign, oh, om = match.groups()
@@ -104,6 +114,21 @@ def parse_rfc3339(text: str) -> int:
         if MIN_TIME_NS <= ns < MAX_TIME_NS:
             return ns
     return _parse_exact(text)
+
+
+def _plus_fraction(ns: int, tail: str) -> int:
+    """``ns`` plus a ``.DDDDDDDDDZ`` tail's fraction (1-9 ASCII digits); -1 for any
+    other tail (below MIN_TIME_NS: the caller then takes the general path)."""
+    if not 3 <= len(tail) <= 11 or tail[0] != "." or tail[-1] != "Z":
+        return -1
+    digits = tail[1:-1]
+    if not (digits.isascii() and digits.isdigit()):  # ASCII digits only, as the RFC says
+        return -1
+    return ns + int(digits) * _SCALE[len(digits)]
+
+
+# a fraction of n digits, in ns: _SCALE[n]
+_SCALE = (10**9, 10**8, 10**7, 10**6, 10**5, 10**4, 1000, 100, 10, 1)
 
 
 def _parse_exact(text: str) -> int:
