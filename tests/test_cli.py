@@ -367,3 +367,16 @@ def _one_ticket() -> list[bytes]:
     log.created("T-1", at(0))
     log.add("ticket.responded", "T-1", at(1))
     return log.lines()
+
+
+def test_version_names_the_package_version_and_the_core_build() -> None:
+    """``--version``: the installed package's version (pyproject takes it from
+    ``slamon.__version__``) and which core runs (pure in an editable install)."""
+    from importlib.metadata import version  # noqa: PLC0415  (what pip recorded)
+
+    from slamon.core import build  # noqa: PLC0415
+
+    result = CliRunner().invoke(main, ["--version"])
+    assert result.exit_code == 0
+    assert result.output == f"slamon {version('slamon')} (core: {build()})\n"
+    assert build() in ("pure Python", "compiled by mypyc")
