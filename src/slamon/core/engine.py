@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import heapq
 from bisect import insort
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 from slamon.core import clocks
 from slamon.core.calendars import Calendar
@@ -74,6 +74,11 @@ class Ticket:
         self.shard = 0  # the adapter's routing tag (the Kafka partition)
         self.settled = 0  # mask of SLAs whose final outcome was reported
         self.final_since: int | None = None  # when every SLA became final
+
+
+def later_generation(mine: Sequence[int], theirs: Sequence[int]) -> tuple[int, int, int]:
+    """Breach counts per SLA merged from two accounts of what was said: never back."""
+    return (max(mine[0], theirs[0]), max(mine[1], theirs[1]), max(mine[2], theirs[2]))
 
 
 class Engine:

@@ -19,7 +19,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any, NamedTuple
 
 from slamon.core.decisions import DUPLICATE, LATE, Alert, Outcome, Rejected
-from slamon.core.engine import Engine, Ticket, event_order
+from slamon.core.engine import Engine, Ticket, event_order, later_generation
 from slamon.core.events import Event, compact
 from slamon.core.policy import SLAS, SlaPolicy
 from slamon.core.said import Said
@@ -317,9 +317,7 @@ class LiveEngine(Engine):
             if said is not None:
                 ticket.risk_sent |= said.risk_sent
                 ticket.standing |= said.standing
-                mine, theirs = ticket.generation, said.generation
-                ticket.generation = (max(mine[0], theirs[0]), max(mine[1], theirs[1]),
-                                     max(mine[2], theirs[2]))  # fmt: skip
+                ticket.generation = later_generation(ticket.generation, said.generation)
             alerts = self._evaluate(ticket, now, ALL_SLAS)
             self._settle(ticket, 0, now)
         except Exception as exc:

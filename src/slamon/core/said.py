@@ -16,12 +16,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from slamon.core.decisions import AlertType, alert_id
-from slamon.core.engine import Ticket
+from slamon.core.engine import Ticket, later_generation
 from slamon.core.policy import SLAS
 
 MAX_GENERATION = 256  # breaches of one pair: an id's generation is looked for up to this
 
 _INDEX = {sla: index for index, sla in enumerate(SLAS)}
+_TYPES = frozenset(AlertType)
 
 
 @dataclass(slots=True)
@@ -37,8 +38,7 @@ class Said:
         """The topic's word wins for the SLAs it knows; generations never go back."""
         ticket.risk_sent |= self.risk_sent
         ticket.standing = (ticket.standing & ~self.known) | self.standing
-        mine, said = ticket.generation, self.generation
-        ticket.generation = (max(mine[0], said[0]), max(mine[1], said[1]), max(mine[2], said[2]))
+        ticket.generation = later_generation(ticket.generation, self.generation)
 
 
 def generation_of(ticket_id: str, sla: str, alert_type: str, the_id: str) -> int | None:
@@ -74,6 +74,3 @@ def said_of(alerts: Iterable[tuple[str, str, str, str]]) -> dict[str, Said]:
             said.standing &= ~bit
         said.generation[index] = max(said.generation[index], generation)
     return out
-
-
-_TYPES = frozenset(AlertType)
