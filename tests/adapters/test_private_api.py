@@ -16,6 +16,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from faust.events import Event
 from faust.exceptions import NotReady
+from faust.tables.recovery import RebalanceAgain, Recovery
 from faust.types import TP
 from faust.types.tuples import Message
 from intervaltree import IntervalTree
@@ -29,8 +30,10 @@ from slamon.adapters.private_api import (
     current_partition,
     open_rocksdbs,
     recovery_position,
+    recovery_superseded,
     set_current_event,
     set_persisted_offset,
+    superseded_seeks_restart_the_recovery,
     without_builtin_pages,
 )
 
@@ -249,3 +252,61 @@ def test_commits_are_held_before_a_gap_being_read_again(
     consumer._acked[TP("events", 0)].extend(range(10, 16))
     consumer._acked_index[TP("events", 0)].update(range(10, 16))
     assert consumer._filter_committable_offsets([TP("events", 0)]) == {TP("events", 0): 16}
+
+
+def test_a_recovery_is_superseded_by_a_newer_generation_or_the_next_recovery_signal(
+    tmp_path: Path,
+) -> None:
+    """``recovery_superseded``: the consumer's generation moved past the recovery's, or
+    ``Recovery.signal_recovery_start`` is set (what ``Recovery.on_rebalance`` does)."""
+    app = _app(tmp_path)
+    recovery = app.tables.recovery  # type: ignore[attr-defined]
+    assert not recovery_superseded(app)
+    app.consumer_generation_id = recovery._generation_id + 1  # joined, not yet rebalanced
+    assert recovery_superseded(app)
+    recovery._generation_id = app.consumer_generation_id
+    assert not recovery_superseded(app)
+    recovery.signal_recovery_start.set()
+    assert recovery_superseded(app)
+
+
+def test_faust_still_runs_the_table_callbacks_before_its_generation_check() -> None:
+    """Why ``recovery_superseded`` exists: ``on_recovery_completed`` calls each table's
+    ``on_recovery_completed`` (the worker's ``on_recover`` hook) before it compares
+    generations. When an upgrade moves the check first, the worker's check is redundant."""
+    source = inspect.getsource(faust.tables.recovery.Recovery.on_recovery_completed)
+    assert source.index("table.on_recovery_completed(") < source.index("consumer_generation_id")
+
+
+@pytest.mark.asyncio
+async def test_a_seek_of_a_partition_without_an_offset_restarts_the_recovery(
+    tmp_path: Path,
+) -> None:
+    """``Recovery._seek_offsets`` with a None offset (a partition that ``on_rebalance``
+    added after the offsets were built): unpatched, the None reaches the consumer's seek
+    (aiokafka raises ValueError there, which crashed the worker); patched, it raises
+    ``RebalanceAgain``, which Faust's recovery loop takes as "start the next recovery",
+    and seeks nothing. With every offset known, the patched seek is Faust's own."""
+    sought: list[dict[TP, int]] = []
+
+    class Consumer:
+        async def seek_wait(self, offsets: dict[TP, int]) -> None:
+            sought.append(dict(offsets))
+
+    app = _app(tmp_path)
+    recovery = app.tables.recovery  # type: ignore[attr-defined]
+    known = {TP("t-changelog", 0): 41, TP("t-changelog", 1): -1}
+    offsets: Any = defaultdict(lambda: None, known)
+    tps = {*known, TP("t-changelog", 2)}
+    # Faust's own, also when building a worker app elsewhere in this process patched it
+    unpatched = getattr(Recovery._seek_offsets, "slamon_original", Recovery._seek_offsets)
+    await unpatched(recovery, cast(Any, Consumer()), tps, offsets, "standby")
+    assert sought.pop()[TP("t-changelog", 2)] is None  # what aiokafka's seek refuses
+    superseded_seeks_restart_the_recovery()
+    superseded_seeks_restart_the_recovery()  # twice: patched once
+    assert getattr(Recovery._seek_offsets, "slamon_patched", False)
+    with pytest.raises(RebalanceAgain):
+        await recovery._seek_offsets(Consumer(), tps, offsets, "standby")
+    assert sought == []
+    await recovery._seek_offsets(Consumer(), set(known), offsets, "active")
+    assert sought == [{TP("t-changelog", 0): 41, TP("t-changelog", 1): 0}]

@@ -72,3 +72,26 @@ async def test_a_breach_raised_from_the_cut_short_table_is_retracted_by_the_full
         await h.service.on_recovered({0})
     first_response = [a["type"] for a in h.alert_events() if a["data"]["sla"] == "first_response"]
     assert first_response == ["sla.at_risk", "sla.breached", "sla.breach_retracted"]
+
+
+@pytest.mark.asyncio
+async def test_a_recovery_a_rebalance_superseded_leaves_the_worker_unready_until_the_next() -> None:
+    """Faust hands the table callbacks a recovery that a later rebalance superseded
+    (slamon.adapters.private_api.recovery_superseded): the worker says so, counts it, and
+    is not ready; the next recovery rebuilds and makes it ready again."""
+    [new] = await snapshots(3)
+    h = Harness(table={b"T1": new})
+    with structlog.testing.capture_logs() as logs:
+        await h.service.on_recovered({0})
+        assert h.metric("slamon_ready") == 1
+        h.service.recovery_superseded()
+        assert h.metric("slamon_ready") == 0
+        assert h.metric("slamon_recoveries_superseded_total") == 1
+        await h.service.on_recovered({0})
+    assert h.metric("slamon_ready") == 1
+    assert h.metric("slamon_recoveries_total") == 2
+    assert [e["event"] for e in logs if "recover" in e["event"]] == [
+        "recovered",
+        "recovery superseded by a rebalance; the next one rebuilds",
+        "recovered",
+    ]

@@ -107,6 +107,7 @@ class SlaMetrics(QualityMetrics, Collector):
         self.last_event_s = 0.0
         self.is_ready = 0
         self.recoveries = 0
+        self.recoveries_superseded = 0
         self.input_gaps = {"reread": 0, "accepted": 0}
         registry.register(self)
 
@@ -166,6 +167,9 @@ class SlaMetrics(QualityMetrics, Collector):
 
     def recovered(self) -> None:
         self.recoveries += 1
+
+    def recovery_superseded(self) -> None:
+        self.recoveries_superseded += 1
 
     def input_gap(self, outcome: str) -> None:
         """Input offsets the consumer skipped: read again, or accepted as a real gap."""
@@ -229,6 +233,12 @@ class SlaMetrics(QualityMetrics, Collector):
         recoveries = CounterMetricFamily("slamon_recoveries", "Table recoveries completed.")
         recoveries.add_metric([], self.recoveries)
         yield recoveries
+        superseded = CounterMetricFamily(
+            "slamon_recoveries_superseded", "Table recoveries reported complete after a later "
+            "rebalance had superseded them: not rebuilt from (the next recovery is).",
+        )  # fmt: skip
+        superseded.add_metric([], self.recoveries_superseded)
+        yield superseded
         gaps = CounterMetricFamily(
             "slamon_input_gaps", "Input offsets the consumer skipped: read again (reread), or "
             "still missing after a re-read and accepted (accepted).", labels=["outcome"],

@@ -29,7 +29,9 @@ from slamon.adapters.private_api import (
     current_partition,
     open_rocksdbs,
     recovery_position,
+    recovery_superseded,
     set_current_event,
+    superseded_seeks_restart_the_recovery,
     without_builtin_pages,
 )
 from slamon.core.explain import explain
@@ -107,6 +109,7 @@ def declare(settings: WorkerSettings, clock: Callable[[], int]) -> Declared:
     ticks_name = topics.ticks(settings.app_id)
     source = app.topic(topics.events, ticks_name, partitions=partitions, **raw)
     without_builtin_pages(app)
+    superseded_seeks_restart_the_recovery()
     app.topic(ticks_name, partitions=partitions, internal=True, **raw)  # declared
     # Values are orjson-encoded snapshots. Faust derives table serializers from key/value
     # *types* (json for bytes), so the changelog topic is declared here, raw. acks=False
@@ -234,6 +237,9 @@ def serve(
     @declared.table.on_recover
     async def recovered() -> None:
         start_watching()
+        if recovery_superseded(app):  # its table may be partial; Faust's next one is not
+            service.recovery_superseded()
+            return
         assigned = app.assignor.assigned_actives()
         await service.on_recovered({tp.partition for tp in assigned if tp.topic == events_topic})
 

@@ -351,6 +351,15 @@ class SlaService:
             tickets=len(self.engine.tickets),
         )
 
+    def recovery_superseded(self) -> None:
+        """Faust reported complete a recovery that a later rebalance had superseded, with
+        part of the changelog possibly read: nothing is rebuilt from it, and the worker
+        stays unready until the recovery Faust runs next (docs/operations.md)."""
+        self.metrics.recovery_superseded()
+        self.ready = False
+        self.metrics.ready(False)
+        log.info("recovery superseded by a rebalance; the next one rebuilds")
+
     def recovery_progress(self) -> tuple[int, int]:
         """Moves whenever a rebalance or a rebuild does (see worker/watchdog.py)."""
         return self.revocations, self.rebuilt
