@@ -4,10 +4,11 @@ Two rebalances land in the middle of a recovery of the whole changelog (rocksdb 
 empty data dir). Faust then completes a recovery that the newer rebalance superseded and
 runs the tables' callbacks for it before its own generation check; the worker must not
 rebuild from that table (part of the changelog read: 36,660 of 80,000 tickets once) and
-must not crash on the seek the superseded recovery attempts (aiokafka's "Offset must be
-a positive integer"). Before the fix, 2 of 5 trials of this shape (timings drawn at
-random) rebuilt from a partial table and 2 of 12 crashed; the race is timing-dependent,
-so this test catches a regression often, not always.
+must not crash on a seek the superseded recovery attempts (aiokafka's "Offset must be
+a positive integer", on standby partitions: covered by tests/adapters/test_private_api.py,
+since this test runs without standbys). Before the fix, 2 of 5 trials of this shape
+(timings drawn at random) rebuilt from a partial table; the race is timing-dependent, so
+this test catches a regression often, not always.
 """
 
 from __future__ import annotations
@@ -31,7 +32,10 @@ TRIALS = ((4.0, 5.0, signal.SIGTERM), (6.0, 8.0, signal.SIGKILL))
 
 
 def _rocksdb(worker: Worker) -> Worker:
+    """rocksdb store, no standby: with standbys a takeover in such a race lost one changelog
+    record now and then, a Faust defect of its own (docs/operations.md, not mended)."""
     worker.args[worker.args.index("memory://")] = "rocksdb://"
+    worker.args += ["--standbys", "0"]
     return worker
 
 
