@@ -13,6 +13,7 @@ this test catches a regression often, not always.
 
 from __future__ import annotations
 
+import functools
 import signal
 import time
 from collections import Counter
@@ -41,7 +42,7 @@ def _rocksdb(worker: Worker) -> Worker:
 
 def _partition_of(key: bytes) -> int:
     """Kafka's default partitioner (murmur2 of the key), as the publisher used."""
-    return (murmur2(key) & 0x7FFFFFFF) % PARTITIONS
+    return int(murmur2(key) & 0x7FFFFFFF) % PARTITIONS
 
 
 def _recovered(worker: Worker) -> list[dict[str, object]]:
@@ -79,7 +80,8 @@ def test_a_recovery_cut_short_by_rebalances_is_never_rebuilt_from(
         joiner = _rocksdb(deployment.worker(20 + trial)).start_process()
         time.sleep(stay_s)
         joiner.kill(how)
-        wait_until(lambda w=worker: _settled(w), 180, f"trial {trial}: ready with every ticket")
+        settled = functools.partial(_settled, worker)
+        wait_until(settled, 180, f"trial {trial}: ready with every ticket")
         assert worker.proc is not None
         assert worker.proc.poll() is None, f"trial {trial}: worker exited; log {worker.log_path}"
         recovered = _recovered(worker)
