@@ -163,8 +163,9 @@ def superseded_seeks_restart_the_recovery() -> None:
     whose ValueError ("Offset must be a positive integer") crashed the recovery and the
     worker (2 of 12 trials of a worker recovering while a second one joined and left).
     Raised as Faust's own ``RebalanceAgain`` instead, the recovery loop goes on to the
-    next one at once, as it does when it notices the rebalance itself. (Seeking such a
-    partition from offset 0 instead lost a changelog record in 2 of 5 trials.) Idempotent.
+    next one at once, as it does when it notices the rebalance itself. (Runs that sought
+    such a partition from offset 0 lost a changelog record in 2 of 5 trials; a standby
+    takeover loses one that way without it too: docs/operations.md.) Idempotent.
     """
     seek = Recovery._seek_offsets
     if getattr(seek, "slamon_patched", False):
