@@ -13,6 +13,7 @@ from typing import Any, cast
 import faust
 import faust.transport.consumer
 import pytest
+import structlog.testing
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from faust.events import Event
 from faust.exceptions import NotReady
@@ -27,10 +28,12 @@ from slamon.adapters.private_api import (
     RocksdbPartitions,
     aiokafka_producer,
     broker_answers,
+    completed_recoveries_keep_changelog_records,
     current_partition,
     open_rocksdbs,
     recovery_position,
     recovery_superseded,
+    resume_keeping,
     set_current_event,
     set_persisted_offset,
     superseded_seeks_restart_the_recovery,
@@ -310,3 +313,74 @@ async def test_a_seek_of_a_partition_without_an_offset_restarts_the_recovery(
     assert sought == []
     await recovery._seek_offsets(Consumer(), set(known), offsets, "active")
     assert sought == [{TP("t-changelog", 0): 41, TP("t-changelog", 1): 0}]
+
+
+def test_faust_still_empties_the_changelog_queue_when_a_completed_recovery_resumes(
+    tmp_path: Path,
+) -> None:
+    """Why ``completed_recoveries_keep_changelog_records`` exists: the changelog queue is
+    one that flow control clears on every resume, and ``on_recovery_completed`` resumes
+    flow control after the standby partitions are being read. When an upgrade changes
+    either, the patch is no longer needed."""
+    app = _app(tmp_path)
+    queue = app.tables.changelog_queue  # type: ignore[attr-defined]
+    queue.put_nowait("a standby record")
+    app.flow_control.resume()
+    assert queue.empty()
+    completed = Recovery.on_recovery_completed
+    source = inspect.getsource(getattr(completed, "slamon_original", completed))
+    assert "self.app.flow_control.resume()" in source
+
+
+def test_inside_resume_keeping_a_resume_clears_every_managed_queue_but_that_one(
+    tmp_path: Path,
+) -> None:
+    """Inside: ``resume`` empties the other queues and keeps the one named (logging how
+    many records it kept); an explicit ``clear`` (a rebalance's) still empties it.
+    After: Faust's own ``resume`` again, which empties it."""
+    app = _app(tmp_path)
+    flow = app.flow_control
+    changelog = app.tables.changelog_queue  # type: ignore[attr-defined]
+    stream: Any = app.FlowControlQueue(maxsize=8, clear_on_resume=True)
+    with structlog.testing.capture_logs() as logs, resume_keeping(flow, changelog):
+        changelog.put_nowait("standby record")
+        stream.put_nowait("stream event")
+        flow.resume()
+        assert (changelog.qsize(), stream.qsize()) == (1, 0)
+        assert flow.is_active()
+        flow.clear()
+        assert changelog.empty()
+    changelog.put_nowait("standby record")
+    flow.resume()
+    assert changelog.empty()
+    assert logs == [
+        {"records": 1, "event": "changelog records kept past the end of a recovery",
+         "log_level": "info"},
+    ]  # fmt: skip
+
+
+@pytest.mark.asyncio
+async def test_a_completed_recovery_resumes_without_emptying_the_changelog_queue(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Patched (once, however often asked), ``on_recovery_completed`` is Faust's own,
+    given the same generation, with its resume keeping the changelog records; the
+    resume after it is Faust's again."""
+    generations: list[int] = []
+
+    async def completed(self: Recovery, generation_id: int = 0) -> None:
+        generations.append(generation_id)
+        self.app.flow_control.resume()  # what Faust's does once the callbacks have run
+
+    monkeypatch.setattr(Recovery, "on_recovery_completed", completed)
+    completed_recoveries_keep_changelog_records()
+    completed_recoveries_keep_changelog_records()
+    assert getattr(Recovery.on_recovery_completed, "slamon_original", None) is completed
+    app = _app(tmp_path)
+    recovery = app.tables.recovery  # type: ignore[attr-defined]
+    changelog = app.tables.changelog_queue  # type: ignore[attr-defined]
+    changelog.put_nowait("standby record")
+    await recovery.on_recovery_completed(7)
+    assert (generations, changelog.qsize()) == ([7], 1)
+    app.flow_control.resume()
+    assert changelog.empty()

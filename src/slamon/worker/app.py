@@ -26,6 +26,7 @@ from slamon.adapters.outbox import ChangelogTable, Outbox
 from slamon.adapters.private_api import (
     FaustInputs,
     broker_answers,
+    completed_recoveries_keep_changelog_records,
     current_partition,
     open_rocksdbs,
     recovery_position,
@@ -110,6 +111,7 @@ def declare(settings: WorkerSettings, clock: Callable[[], int]) -> Declared:
     source = app.topic(topics.events, ticks_name, partitions=partitions, **raw)
     without_builtin_pages(app)
     superseded_seeks_restart_the_recovery()
+    completed_recoveries_keep_changelog_records()
     app.topic(ticks_name, partitions=partitions, internal=True, **raw)  # declared
     # Values are orjson-encoded snapshots. Faust derives table serializers from key/value
     # *types* (json for bytes), so the changelog topic is declared here, raw. acks=False
