@@ -4,6 +4,7 @@ upgrade that moves or changes one of them (see slamon/adapters/private_api.py)."
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 from collections import defaultdict
 from pathlib import Path
@@ -15,9 +16,11 @@ import faust.transport.consumer
 import pytest
 import structlog.testing
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.consumer.fetcher import Fetcher
 from faust.events import Event
 from faust.exceptions import NotReady
 from faust.tables.recovery import RebalanceAgain, Recovery
+from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
 from faust.types import TP
 from faust.types.tuples import Message
 from intervaltree import IntervalTree
@@ -31,6 +34,7 @@ from slamon.adapters.private_api import (
     completed_recoveries_keep_changelog_records,
     current_partition,
     open_rocksdbs,
+    paused_partitions_are_never_fetched,
     recovery_position,
     recovery_superseded,
     resume_keeping,
@@ -384,3 +388,47 @@ async def test_a_completed_recovery_resumes_without_emptying_the_changelog_queue
     assert (generations, changelog.qsize()) == ([7], 1)
     app.flow_control.resume()
     assert changelog.empty()
+
+
+def test_aiokafka_still_reads_an_empty_partition_set_as_every_partition() -> None:
+    """Why ``paused_partitions_are_never_fetched`` exists: ``Fetcher.fetched_records``
+    filters by the partitions it is given only when that set is not empty."""
+    source = inspect.getsource(Fetcher.fetched_records)
+    assert "if partitions and tp not in partitions:" in source
+
+
+@pytest.mark.asyncio
+async def test_a_fetch_gets_a_copy_of_the_active_partitions_and_none_when_none_is_active(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Patched (once), Faust's ``_fetch_records`` returns nothing without asking aiokafka
+    when no partition is active, and otherwise hands it a copy of the set, which Faust's
+    pauses then cannot change under it."""
+    asked: list[set[TP]] = []
+
+    class FakeFetcher:
+        _closed = False
+        _subscriptions = SimpleNamespace(fetch_context=contextlib.nullcontext)
+
+        async def fetched_records(self, partitions: set[TP], **_: Any) -> dict[TP, list[int]]:
+            asked.append(partitions)
+            return {tp: [1] for tp in partitions}
+
+    aiokafka_consumer = SimpleNamespace(_closed=False, _fetcher=FakeFetcher())
+    thread = SimpleNamespace(consumer=SimpleNamespace(flow_active=True))
+    fetch = AIOKafkaConsumerThread._fetch_records
+    monkeypatch.setattr(
+        AIOKafkaConsumerThread, "_fetch_records", getattr(fetch, "slamon_original", fetch)
+    )
+    paused_partitions_are_never_fetched()
+    paused_partitions_are_never_fetched()
+    patched = AIOKafkaConsumerThread._fetch_records
+    assert getattr(patched, "slamon_original", None) is getattr(fetch, "slamon_original", fetch)
+    active: set[TP] = set()
+    assert await patched(cast(Any, thread), aiokafka_consumer, active, timeout=0.1) == {}
+    assert asked == []
+    active.add(TP("t-changelog", 3))
+    got = await patched(cast(Any, thread), aiokafka_consumer, active, timeout=0.1)
+    assert got == {TP("t-changelog", 3): [1]}
+    assert asked == [active]
+    assert asked[0] is not active

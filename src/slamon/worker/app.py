@@ -29,6 +29,7 @@ from slamon.adapters.private_api import (
     completed_recoveries_keep_changelog_records,
     current_partition,
     open_rocksdbs,
+    paused_partitions_are_never_fetched,
     recovery_position,
     recovery_superseded,
     set_current_event,
@@ -112,6 +113,7 @@ def declare(settings: WorkerSettings, clock: Callable[[], int]) -> Declared:
     without_builtin_pages(app)
     superseded_seeks_restart_the_recovery()
     completed_recoveries_keep_changelog_records()
+    paused_partitions_are_never_fetched()
     app.topic(ticks_name, partitions=partitions, internal=True, **raw)  # declared
     # Values are orjson-encoded snapshots. Faust derives table serializers from key/value
     # *types* (json for bytes), so the changelog topic is declared here, raw. acks=False
