@@ -7,7 +7,7 @@ rebuild from that table (part of the changelog read: 36,660 of 80,000 tickets on
 must not crash on a seek the superseded recovery attempts (aiokafka's "Offset must be
 a positive integer", on standby partitions), and the standby copy that takes its
 partitions back must hold every record (Faust's end-of-recovery resume dropped the
-standby records still queued: one ticket in 2 of 14 trials). Before the fixes, 2 of 5
+standby records still queued: one ticket in 2 of 11 trials). Before the fixes, 2 of 5
 trials of this shape (timings drawn at random) rebuilt from a partial table; the races
 are timing-dependent, so this test catches a regression often, not always.
 """

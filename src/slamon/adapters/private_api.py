@@ -169,21 +169,33 @@ def superseded_seeks_restart_the_recovery() -> None:
     such a partition from offset 0 instead lost a changelog record in 2 of 5 trials,
     likely to the resume ``completed_recoveries_keep_changelog_records`` mends.) Idempotent.
     """
-    seek = Recovery._seek_offsets
-    if getattr(seek, "slamon_patched", False):
+
+    def wrap(seek: Any) -> Any:
+        async def _seek_offsets(
+            self: Recovery, consumer: Any, tps: Any, offsets: Counter[TP], title: str
+        ) -> None:
+            if any(offsets.get(tp) is None for tp in tps):
+                log.info("recovery superseded by a rebalance before its seek; the next one starts")
+                raise RebalanceAgain()
+            await seek(self, consumer, tps, offsets, title)
+
+        return _seek_offsets
+
+    _patch_once(Recovery, "_seek_offsets", wrap)
+
+
+def _patch_once(owner: type, name: str, wrap: Callable[[Any], Any]) -> None:
+    """Replace ``owner.name`` with ``wrap(original)``, unless that was done already.
+
+    The replacement keeps the original as ``slamon_original`` (the tests call Faust's own).
+    """
+    original = getattr(owner, name)
+    if getattr(original, "slamon_patched", False):
         return
-
-    async def _seek_offsets(
-        self: Recovery, consumer: Any, tps: Any, offsets: Counter[TP], title: str
-    ) -> None:
-        if any(offsets.get(tp) is None for tp in tps):
-            log.info("recovery superseded by a rebalance before its seek; the next one starts")
-            raise RebalanceAgain()
-        await seek(self, consumer, tps, offsets, title)
-
-    _seek_offsets.slamon_patched = True  # type: ignore[attr-defined]
-    _seek_offsets.slamon_original = seek  # type: ignore[attr-defined]
-    Recovery._seek_offsets = _seek_offsets  # type: ignore[method-assign]
+    patched = wrap(original)
+    patched.slamon_patched = True
+    patched.slamon_original = original
+    setattr(owner, name, patched)
 
 
 def completed_recoveries_keep_changelog_records() -> None:
@@ -195,22 +207,20 @@ def completed_recoveries_keep_changelog_records() -> None:
     applied were dropped; the records after them were applied, and since recovery skips
     any record at or below the last offset it applied, the dropped ones were never read
     again: a standby copy, and the table after a takeover, lacked them for good (one
-    record in 2 of 14 trials of a worker recovering while a second one joined and left).
+    record in 2 of 11 trials of a worker recovering while a second one joined and left).
     What that queue holds then was read after this recovery's seeks, in order, so it is
     kept. Every other clear (a rebalance's, at stop, the other resumes) is Faust's own.
     Idempotent.
     """
-    completed = Recovery.on_recovery_completed
-    if getattr(completed, "slamon_patched", False):
-        return
 
-    async def on_recovery_completed(self: Recovery, generation_id: int = 0) -> None:
-        with resume_keeping(self.app.flow_control, self.tables.changelog_queue):
-            await completed(self, generation_id)
+    def wrap(completed: Any) -> Any:
+        async def on_recovery_completed(self: Recovery, generation_id: int = 0) -> None:
+            with resume_keeping(self.app.flow_control, self.tables.changelog_queue):
+                await completed(self, generation_id)
 
-    on_recovery_completed.slamon_patched = True  # type: ignore[attr-defined]
-    on_recovery_completed.slamon_original = completed  # type: ignore[attr-defined]
-    Recovery.on_recovery_completed = on_recovery_completed  # type: ignore[method-assign]
+        return on_recovery_completed
+
+    _patch_once(Recovery, "on_recovery_completed", wrap)
 
 
 @contextlib.contextmanager
@@ -247,22 +257,20 @@ def paused_partitions_are_never_fetched() -> None:
     can lose one was not traced to the end. With a copy of the set, nothing is fetched
     that is not read. Idempotent.
     """
-    fetch = AIOKafkaConsumerThread._fetch_records
-    if getattr(fetch, "slamon_patched", False):
-        return
 
-    async def _fetch_records(
-        self: AIOKafkaConsumerThread, consumer: Any, active_partitions: Any,
-        timeout: float | None = None, max_records: int | None = None,
-    ) -> Any:  # fmt: skip
-        partitions = set(active_partitions)  # a copy: Faust mutates its own meanwhile
-        if not partitions:
-            return {}
-        return await fetch(self, consumer, partitions, timeout=timeout, max_records=max_records)
+    def wrap(fetch: Any) -> Any:
+        async def _fetch_records(
+            self: AIOKafkaConsumerThread, consumer: Any, active_partitions: Any,
+            timeout: float | None = None, max_records: int | None = None,
+        ) -> Any:  # fmt: skip
+            partitions = set(active_partitions)  # a copy: Faust mutates its own meanwhile
+            if not partitions:
+                return {}
+            return await fetch(self, consumer, partitions, timeout=timeout, max_records=max_records)
 
-    _fetch_records.slamon_patched = True  # type: ignore[attr-defined]
-    _fetch_records.slamon_original = fetch  # type: ignore[attr-defined]
-    AIOKafkaConsumerThread._fetch_records = _fetch_records  # type: ignore[method-assign]
+        return _fetch_records
+
+    _patch_once(AIOKafkaConsumerThread, "_fetch_records", wrap)
 
 
 class FaustInputs:
