@@ -33,6 +33,7 @@ from slamon.adapters.private_api import (
     broker_answers,
     completed_recoveries_keep_changelog_records,
     current_partition,
+    gap_fills_count_each_offset_once,
     open_rocksdbs,
     paused_partitions_are_never_fetched,
     recovery_position,
@@ -259,6 +260,63 @@ def test_commits_are_held_before_a_gap_being_read_again(
     consumer._acked[TP("events", 0)].extend(range(10, 16))
     consumer._acked_index[TP("events", 0)].update(range(10, 16))
     assert consumer._filter_committable_offsets([TP("events", 0)]) == {TP("events", 0): 16}
+
+
+def _reread_consumer(new_offset: Any) -> Any:
+    """A stand-in consumer with Faust's commit arithmetic and ``new_offset`` for its
+    ``_new_offset``: committed up to 10; 10, 11 acknowledged; Faust jumped from 11 to 20
+    (its gap 12..19 recorded) and the records 12..19 were read again and acknowledged."""
+    real = faust.transport.consumer.Consumer
+    tp = TP("events", 0)
+    consumer = SimpleNamespace(_committed_offset=defaultdict(lambda: None, {tp: 10}),
+                               _acked=defaultdict(list, {tp: [10, 11, 20]}),
+                               _acked_index=defaultdict(set, {tp: {10, 11, 20}}),
+                               _gap=defaultdict(IntervalTree))  # fmt: skip
+    for name in ("_filter_committable_offsets", "_should_commit", "_add_gap"):
+        setattr(consumer, name, getattr(real, name).__get__(consumer))
+    consumer._new_offset = new_offset.__get__(consumer)
+    asyncio.run(consumer._add_gap(tp, 12, 19))  # what Faust's fetcher does on the jump
+    consumer._acked[tp].extend(range(12, 20))
+    consumer._acked_index[tp].update(range(12, 20))
+    return consumer
+
+
+def _commits_to_reach(consumer: Any, offset: int) -> int:
+    """How many commits it takes until ``offset`` is committed (at most 50)."""
+    tp = TP("events", 0)
+    for commits in range(1, 51):
+        consumer._committed_offset.update(consumer._filter_committable_offsets([tp]))
+        if consumer._committed_offset[tp] >= offset:
+            return commits
+    return 51
+
+
+def test_faust_alone_commits_a_gap_read_again_one_offset_at_a_time() -> None:
+    """Why ``gap_fills_count_each_offset_once`` exists: Faust's own ``_new_offset`` adds
+    the gap's offsets to the acknowledged ones a second time, and each commit then stops
+    at the first doubled offset."""
+    real = faust.transport.consumer.Consumer._new_offset
+    consumer = _reread_consumer(getattr(real, "slamon_original", real))
+    assert _commits_to_reach(consumer, 21) > 5
+
+
+def test_with_the_gap_folded_once_one_commit_passes_a_gap_read_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Patched (once, however often asked), the first commit after the re-read reaches
+    the offset after the last record, and nothing of the gap is left to fold again."""
+    real = faust.transport.consumer.Consumer._new_offset
+    monkeypatch.setattr(faust.transport.consumer.Consumer, "_new_offset",
+                        getattr(real, "slamon_original", real))  # fmt: skip
+    gap_fills_count_each_offset_once()
+    gap_fills_count_each_offset_once()
+    patched = faust.transport.consumer.Consumer._new_offset
+    assert getattr(patched, "slamon_original", None) is getattr(real, "slamon_original", real)
+    consumer = _reread_consumer(patched)
+    assert _commits_to_reach(consumer, 21) == 1
+    assert consumer._committed_offset[TP("events", 0)] == 21
+    assert not consumer._gap[TP("events", 0)]
+    assert consumer._acked[TP("events", 0)] == []
 
 
 def test_a_recovery_is_superseded_by_a_newer_generation_or_the_next_recovery_signal(

@@ -23,6 +23,7 @@ from pathlib import Path
 import orjson
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaError
 from prometheus_client.parser import text_string_to_metric_families
 
 from slamon.adapters.kafka import Message, publish_lines, read_topic
@@ -368,11 +369,21 @@ def assert_matches_replay(
 
 
 async def committed_records(bootstrap: str, group: str, topic: str, partitions: int) -> int:
-    """The sum of ``group``'s committed offsets on ``topic`` (the records it has done)."""
+    """The sum of ``group``'s committed offsets on ``topic`` (the records it has done).
+
+    Retried on the broker's retriable answers (the group's coordinator not found or
+    still loading right after the group's first commit)."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
-        offsets = await admin.list_consumer_group_offsets(group)
+        for attempt in range(20):
+            try:
+                offsets = await admin.list_consumer_group_offsets(group)
+                break
+            except KafkaError as exc:
+                if not exc.retriable or attempt == 19:
+                    raise
+                await asyncio.sleep(0.25)
     finally:
         await admin.close()
     return sum(max(0, meta.offset) for tp, meta in offsets.items()

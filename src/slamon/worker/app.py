@@ -28,6 +28,7 @@ from slamon.adapters.private_api import (
     broker_answers,
     completed_recoveries_keep_changelog_records,
     current_partition,
+    gap_fills_count_each_offset_once,
     open_rocksdbs,
     paused_partitions_are_never_fetched,
     recovery_position,
@@ -114,6 +115,7 @@ def declare(settings: WorkerSettings, clock: Callable[[], int]) -> Declared:
     superseded_seeks_restart_the_recovery()
     completed_recoveries_keep_changelog_records()
     paused_partitions_are_never_fetched()
+    gap_fills_count_each_offset_once()
     app.topic(ticks_name, partitions=partitions, internal=True, **raw)  # declared
     # Values are orjson-encoded snapshots. Faust derives table serializers from key/value
     # *types* (json for bytes), so the changelog topic is declared here, raw. acks=False
