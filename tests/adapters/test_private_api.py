@@ -39,6 +39,7 @@ from slamon.adapters.private_api import (
     recovery_position,
     recovery_superseded,
     resume_keeping,
+    revoked_partitions_commit_first,
     set_current_event,
     set_persisted_offset,
     superseded_seeks_restart_the_recovery,
@@ -317,6 +318,55 @@ def test_with_the_gap_folded_once_one_commit_passes_a_gap_read_again(
     assert consumer._committed_offset[TP("events", 0)] == 21
     assert not consumer._gap[TP("events", 0)]
     assert consumer._acked[TP("events", 0)] == []
+
+
+def _revoking(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, list[str]]:
+    """An app's consumer whose partition ("events", 0) acknowledged 5 and 6; what its
+    commit and the app's revoke handler saw of those acknowledgements, in order."""
+    consumer: Any = _app(tmp_path).consumer
+    tp, seen = TP("events", 0), []
+    consumer._acked[tp] = [5, 6]
+
+    async def commit(topics: Any = None, **_: Any) -> bool:
+        seen.append(f"commit {sorted(topics)} acked={consumer._acked.get(tp)}")
+        return True
+
+    async def app_revoked(revoked: set[TP]) -> None:
+        seen.append(f"app handler acked={consumer._acked.get(tp)}")
+
+    monkeypatch.setattr(consumer, "commit", commit)
+    monkeypatch.setattr(consumer, "_on_partitions_revoked", app_revoked)
+    consumer._thread.thread_loop.close()  # the consumer thread's own loop: never started
+    return consumer, seen
+
+
+@pytest.mark.asyncio
+async def test_faust_forgets_a_revoked_partitions_acknowledgements_before_its_handler(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Why ``revoked_partitions_commit_first`` exists: by the time the app's revoke
+    handler (which commits) runs, Faust has dropped the acknowledged offsets."""
+    consumer, seen = _revoking(tmp_path, monkeypatch)
+    real = faust.transport.consumer.Consumer.on_partitions_revoked
+    await getattr(real, "slamon_original", real)(consumer, {TP("events", 0)})
+    assert seen == ["app handler acked=None"]
+
+
+@pytest.mark.asyncio
+async def test_a_revocation_commits_the_acknowledged_offsets_before_faust_drops_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Patched (once, however often asked), the revoked partitions are committed first,
+    with their acknowledgements still there; then Faust's own revocation runs."""
+    real = faust.transport.consumer.Consumer.on_partitions_revoked
+    monkeypatch.setattr(faust.transport.consumer.Consumer, "on_partitions_revoked",
+                        getattr(real, "slamon_original", real))  # fmt: skip
+    revoked_partitions_commit_first()
+    revoked_partitions_commit_first()
+    consumer, seen = _revoking(tmp_path, monkeypatch)
+    await consumer.on_partitions_revoked({TP("events", 0)})
+    assert seen == ["commit [TP(topic='events', partition=0)] acked=[5, 6]",
+                    "app handler acked=None"]  # fmt: skip
 
 
 def test_a_recovery_is_superseded_by_a_newer_generation_or_the_next_recovery_signal(

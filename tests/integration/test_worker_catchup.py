@@ -209,7 +209,10 @@ def test_a_worker_joining_mid_catch_up_gets_the_rest_and_nothing_is_lost(
     wait_until(lambda: "catch-up stopped" in first.log(), 60, "the catch-up to give way")
     assert '"caught up"' in first.log()  # its summary, with why it stopped
     wait_until(lambda: _committed(deployment) == len(lines), 120, "the group to commit all")
-    assert_matches_replay(deployment, expected)
+    # at least once: the joiner may stream before the catching-up worker joins too, and
+    # the commit Faust tries in that rebalance can be refused (the group is rebalancing):
+    # what it streamed is read again, its dead letters written twice (seen: 14 of 191)
+    assert_matches_replay(deployment, expected, exactly_once=False)
 
 
 def _status(worker: Worker, path: str) -> tuple[int, dict[str, object]]:

@@ -33,6 +33,7 @@ from slamon.adapters.private_api import (
     paused_partitions_are_never_fetched,
     recovery_position,
     recovery_superseded,
+    revoked_partitions_commit_first,
     set_current_event,
     superseded_seeks_restart_the_recovery,
     without_builtin_pages,
@@ -116,6 +117,7 @@ def declare(settings: WorkerSettings, clock: Callable[[], int]) -> Declared:
     completed_recoveries_keep_changelog_records()
     paused_partitions_are_never_fetched()
     gap_fills_count_each_offset_once()
+    revoked_partitions_commit_first()
     app.topic(ticks_name, partitions=partitions, internal=True, **raw)  # declared
     # Values are orjson-encoded snapshots. Faust derives table serializers from key/value
     # *types* (json for bytes), so the changelog topic is declared here, raw. acks=False
