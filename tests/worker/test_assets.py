@@ -23,6 +23,7 @@ from slamon.testing import EventLog, ListSink, ManualClock, Record, at, small_po
 from slamon.testing import instant as ns
 from slamon.worker.assets import AssetService
 from tests.quality_figures import figures, state_counts
+from tests.worker.test_inputs import FakeConsumer
 from tests.worker.test_service import SETTINGS, event_record
 
 POLICY = small_policy(quality={"repeat_window": "1h"})
@@ -303,3 +304,30 @@ async def test_a_bad_change_in_a_batch_does_not_stop_the_others() -> None:
     assert figures(h.text())["repeat_failure_rate"] == 3 / 4
     failed = [e for e in logs if e["event"] == "asset change failed"]
     assert [e["index"] for e in failed] == [0]
+
+
+@pytest.mark.asyncio
+async def test_asset_records_the_consumer_skipped_are_read_again() -> None:
+    """The consumer drops records 6 and 7 of the assets topic (seen at a recovery, the
+    commit stuck before them): lost, the rate is wrong (1/2); with the consumer's offsets
+    checked, the agent seeks back to 6, skips what came in their place, and once the
+    re-read brings them the counts are replay's (4 resolved with an asset, 3 repeats)."""
+    lossy = Harness(ns(600))
+    records = await lossy.feed(asset_log())
+    await deliver(lossy.assets, records[:6] + records[8:])
+    assert figures(lossy.text())["repeat_failure_rate"] == 1 / 2
+
+    h = Harness(ns(600))
+    records = await h.feed(asset_log())
+    consumer = FakeConsumer({0: 0})
+    h.assets.inputs.consumer = consumer
+    with structlog.testing.capture_logs() as logs:
+        await deliver(h.assets, records[:6] + records[8:])
+    assert consumer.seeks == [(0, 6)]
+    error = next(e for e in logs if e["log_level"] == "error")
+    assert (error["stream"], error["partition"], error["missing"]) == ("assets", 0, "6..7")
+    await deliver(h.assets, records[6:])  # the re-read
+    assert figures(h.text())["repeat_failure_rate"] == 3 / 4
+    counts = state_counts(h.text())
+    assert (counts["resolved_with_asset"], counts["repeat_failure"]) == (4, 3)
+    assert 'slamon_input_gaps_total{outcome="reread"} 1.0' in h.text()

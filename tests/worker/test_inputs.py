@@ -59,7 +59,7 @@ async def test_records_skipped_by_the_consumer_are_read_again_in_order() -> None
     assert consumer.seeks == [(0, 10)]
     assert counted == ["reread"]
     error = next(e for e in logs if e["log_level"] == "error")
-    assert (error["partition"], error["missing"]) == (0, "10..13")
+    assert (error["stream"], error["partition"], error["missing"]) == ("events", 0, "10..13")
 
 
 @pytest.mark.asyncio

@@ -288,6 +288,8 @@ def serve_assets(declared: Declared, assets: AssetService, health: Health) -> No
     async def assets_revoked(_app: faust.App, revoked: set[TP], **_: Any) -> None:
         assets.on_revoked({tp.partition for tp in revoked if tp.topic == topic})
 
+    assets.inputs.consumer = FaustInputs(app, topic, assets.inputs.held)
+
 
 async def _consume(
     stream: faust.StreamT[bytes],

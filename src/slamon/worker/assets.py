@@ -39,6 +39,7 @@ from slamon.core.events import (
     UPDATED,
     Event,
 )
+from slamon.worker.inputs import InputPositions
 from slamon.worker.ports import Record, Sink
 from slamon.worker.unsettled import UnsettledWrites
 
@@ -132,10 +133,15 @@ class AssetService:
         self.window_ns = window_ns
         self.retention_ns = retention_ns
         self.clock = clock
+        # records the consumer skipped are read again, as on the input topic (worker/app.py
+        # sets the consumer): seen dropped here at a recovery, the commit stuck before them
+        self.inputs = InputPositions(metrics.input_gap, stream="assets")
 
     async def handle(self, record: Record) -> None:
         """One record of the assets topic: a sweep, a batch of changes or (written before
         batches) one change keyed by its asset. A bad one is logged and skipped (internal)."""
+        if not await self.inputs.admit(record.partition, record.offset):
+            return  # records before it were skipped; it comes again once they are read
         try:
             decoded = None if record.value == SWEEP else orjson.loads(record.value or b"")
             if not isinstance(decoded, dict):
@@ -155,8 +161,10 @@ class AssetService:
 
     async def sweep(self) -> int:
         """Ask the agent to drop what is due, through a record per asset (tables are written
-        from a stream only); returns how many were sent."""
+        from a stream only); returns how many were sent. Partitions whose records stopped
+        short of the broker's end are read again first."""
         now, sent = self.clock(), 0
+        await self.inputs.resume_stuck(now)
         if self.sweeps is None:
             return 0
         for key, (at, partition) in list(self.due.items()):
@@ -169,6 +177,7 @@ class AssetService:
     async def on_recovered(self, active: set[int]) -> None:
         """The asset table is recovered: the latest values a recovery undid are read again
         (and written again by a sweep record), what is due is found for ``active``."""
+        self.inputs.assigned(active)
         items = dict(self.table.items())
         undone = self.unsettled.overlay(items, active)
         self.unsettled.keep_only(active)
@@ -191,6 +200,7 @@ class AssetService:
 
     def on_revoked(self, partitions: set[int]) -> None:
         self._revocations += 1
+        self.inputs.forget(partitions)
         self.due = {k: due for k, due in self.due.items() if due[1] not in partitions}
 
     async def flush(self) -> None:

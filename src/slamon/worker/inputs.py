@@ -62,8 +62,10 @@ class _Reread:
 class InputPositions:
     """The next input offset per partition, and the re-reads of gaps in progress."""
 
-    def __init__(self, count: Callable[[str], None], consumer: Consumer | None = None) -> None:
+    def __init__(self, count: Callable[[str], None], consumer: Consumer | None = None,
+                 stream: str = "events") -> None:  # fmt: skip
         self.count = count  # "reread" or "accepted", for the metrics
+        self.stream = stream  # which topic, in the logs: "events" or "assets"
         self.consumer = consumer  # None: nothing to seek with, the check is off
         self.expected: dict[int, int] = {}  # partition -> next offset to handle
         self._rereads: dict[int, _Reread] = {}
@@ -124,8 +126,8 @@ class InputPositions:
         if offset == reread.first_after or reread.attempts >= MAX_ATTEMPTS:
             self.count("accepted")
             log.warning("input offsets missing after a re-read; accepted (transaction "
-                        "markers, compaction or expired segments)", partition=partition,
-                        missing=f"{reread.start}..{offset - 1}",
+                        "markers, compaction or expired segments)", stream=self.stream,
+                        partition=partition, missing=f"{reread.start}..{offset - 1}",
                         attempts=reread.attempts)  # fmt: skip
             del self._rereads[partition]
             self.expected[partition] = offset + 1
@@ -162,7 +164,7 @@ class InputPositions:
             if attempts == TAIL_ATTEMPTS:
                 self.count("accepted")
                 log.warning("input offsets at the end of a partition never came; accepted "
-                            "(a transaction marker?)", partition=partition,
+                            "(a transaction marker?)", stream=self.stream, partition=partition,
                             missing=f"{expected}..{high - 1}")  # fmt: skip
                 continue
             await self._read_again(partition, expected, high, attempts=attempts)
@@ -171,6 +173,6 @@ class InputPositions:
         assert self.consumer is not None
         self.count("reread")
         log.error("input records skipped by the consumer; reading them again",
-                  partition=partition, missing=f"{start}..{got - 1}",
+                  stream=self.stream, partition=partition, missing=f"{start}..{got - 1}",
                   attempt=attempts)  # fmt: skip
         await self.consumer.seek(partition, start)
