@@ -286,14 +286,13 @@ def gap_fills_count_each_offset_once() -> None:
     def wrap(new_offset: Any) -> Any:
         def _new_offset(self: Any, tp: TP) -> int | None:
             acked, gap = self._acked[tp], self._gap[tp]
-            if acked and gap:
+            if acked and gap and gap.overlap(0, max(acked)):
                 offsets = set(acked)
                 while candidates := gap.overlap(0, max(offsets)):
                     for interval in candidates:
                         offsets.update(range(interval.begin, interval.end))
                         gap.remove(interval)
-                if len(offsets) != len(acked):
-                    acked[:] = sorted(offsets)
+                acked[:] = sorted(offsets)  # the removed intervals now live here only
             result: int | None = new_offset(self, tp)
             return result
 
@@ -328,7 +327,7 @@ def revoked_partitions_commit_first() -> None:
 
 
 class FaustInputs:
-    """The input topic's partitions as ``worker/inputs.py`` sees them through Faust.
+    """A topic's partitions (events or assets) as ``worker/inputs.py`` sees them via Faust.
 
     ``seek`` is Faust's own (it also resets the offset Faust reads from, so the records
     come again); the committed offset is Faust's private record of it (next offset to
