@@ -329,8 +329,9 @@ def detection_delays(workdir: Path, tickets: int) -> list[float]:
         worker.stop()
 
 
-def memory_per_ticket(workdir: Path, open_tickets: int) -> tuple[int, int, float, float]:
-    """RSS idle and loaded (KiB), bytes per open ticket, and rocksdb's own memory (MiB)."""
+def memory_per_ticket(workdir: Path, open_tickets: int) -> tuple[int, int, float, float, float]:
+    """RSS idle and loaded (KiB), bytes per open ticket, rocksdb's own memory and what heap
+    trims handed back (MiB)."""
     app_id = f"bm{uuid.uuid4().hex[:8]}"
     topic = f"{app_id}.events"
     asyncio.run(ensure_topics(BROKER, [topic], PARTITIONS))
@@ -361,8 +362,10 @@ def memory_per_ticket(workdir: Path, open_tickets: int) -> tuple[int, int, float
         time_worker(worker, open_tickets)
         time.sleep(3)
         loaded = worker.rss_kb()
-        store = worker.metrics().get("slamon_store_memory_bytes", 0.0) / 2**20
-        return idle, loaded, (loaded - idle) * 1024 / open_tickets, store
+        metrics = worker.metrics()
+        store = metrics.get("slamon_store_memory_bytes", 0.0) / 2**20
+        trimmed = metrics.get("slamon_heap_released_bytes_total", 0.0) / 2**20
+        return idle, loaded, (loaded - idle) * 1024 / open_tickets, store, trimmed
     finally:
         worker.stop()
 
@@ -466,11 +469,12 @@ def run() -> None:
                 f"p99 {p99:.3f} s  max {max(delays):.3f} s"
             )
     if "memory" in parts:
-        idle, loaded, per, store = memory_per_ticket(workdir, args.open_tickets)
+        idle, loaded, per, store, trimmed = memory_per_ticket(workdir, args.open_tickets)
         print(
             f"memory: idle {idle / 1024:.0f} MiB, {args.open_tickets} open tickets "
             f"{loaded / 1024:.0f} MiB -> {per:.0f} bytes per open ticket (rocksdb store); "
-            f"rocksdb's memtables, readers and caches {store:.1f} MiB of it"
+            f"rocksdb's memtables, readers and caches {store:.1f} MiB of it; "
+            f"heap trims handed {trimmed:.1f} MiB back"
         )
 
 

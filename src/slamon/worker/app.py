@@ -21,6 +21,7 @@ from faust.web import Request, Response, View
 from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import choose_encoder
 
+from slamon.adapters.heap_trim import HeapTrimmer, glibc
 from slamon.adapters.metrics import EngineCollector
 from slamon.adapters.outbox import ChangelogTable, Outbox
 from slamon.adapters.private_api import (
@@ -257,7 +258,18 @@ def serve(
 
     # skipped records: read again, the commit held before them meanwhile
     service.inputs.consumer = FaustInputs(app, events_topic, service.inputs.held)
+    _serve_heap_trim(app, registry)
     _pages(app, health, registry, service)
+
+
+def _serve_heap_trim(app: faust.App, registry: CollectorRegistry) -> None:
+    """Free heap pages back to the system after bursts (glibc only; heap_trim.py)."""
+    trimmer = HeapTrimmer(glibc())
+    registry.register(trimmer)
+
+    @app.task  # type: ignore[untyped-decorator]
+    async def trim_heap() -> None:
+        await trimmer.run()
 
 
 def serve_assets(declared: Declared, assets: AssetService, health: Health) -> None:
