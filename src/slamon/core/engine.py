@@ -110,6 +110,10 @@ class Engine:
     def apply(self, event: Event, now: int) -> list[Alert]:
         """Fold an admitted event into its ticket and re-evaluate the ticket at ``now``."""
         ticket = self.tickets.get(event.ticket_id) or self.ticket(event.ticket_id)
+        return self.apply_to(ticket, event, now)
+
+    def apply_to(self, ticket: Ticket, event: Event, now: int) -> list[Alert]:
+        """``apply`` for a caller that holds the event's ticket already."""
         changed = self._fold(ticket, event)
         return self._evaluate(ticket, now, changed) if changed else []
 
@@ -158,15 +162,21 @@ class Engine:
             ticket = self.tickets.get(ticket_id)
             if ticket is None or ticket.due != due:
                 continue  # superseded by a later evaluation
-            ticket.due = NO_INSTANT
-            # just after `due`: emits in instant order, events of this ticket are all <= due
-            changed = (
-                (1 if ticket.pending0 == due else 0)
-                | (2 if ticket.pending1 == due else 0)
-                | (4 if ticket.pending2 == due else 0)
-            )
-            alerts.extend(self._evaluate(ticket, due + 1, changed))
+            alerts.extend(self.fire_due(ticket))
         return alerts
+
+    def fire_due(self, ticket: Ticket) -> list[Alert]:
+        """Emit what falls due at the ticket's ``due`` (which must be set), evaluated just
+        after it: the ticket's own step of ``advance``."""
+        due = ticket.due
+        ticket.due = NO_INSTANT
+        # just after `due`: emits in instant order, events of this ticket are all <= due
+        changed = (
+            (1 if ticket.pending0 == due else 0)
+            | (2 if ticket.pending1 == due else 0)
+            | (4 if ticket.pending2 == due else 0)
+        )
+        return self._evaluate(ticket, due + 1, changed)
 
     def next_due(self) -> int | None:
         """The earliest instant at which ``advance`` may have something to emit."""

@@ -12,14 +12,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from operator import attrgetter
+from operator import attrgetter, itemgetter
 from typing import Any
 
 from slamon.core.aggregates import breakdowns, sla_table
 from slamon.core.decisions import Alert, Outcome
-from slamon.core.engine import Engine
+from slamon.core.engine import NO_INSTANT, Engine
 from slamon.core.events import Event, InvalidEvent
-from slamon.core.policy import SlaPolicy
+from slamon.core.policy import SLAS, SlaPolicy
 from slamon.core.tickets import TicketFold
 from slamon.core.timefmt import format_rfc3339
 
@@ -86,8 +86,10 @@ def replay_events(
             progress(lineno)
     if until is None and admitted:
         until = max(event.time for event in admitted)
-    alerts = _apply_in_time_order(engine, admitted, until) if until is not None else []
-    outcomes = list(engine.outcomes(until)) if until is not None else []
+    alerts: list[Alert] = []
+    outcomes: list[Outcome] = []
+    if until is not None:
+        alerts, outcomes = _apply_in_time_order(engine, admitted, until)
     folds = {ticket_id: t.fold for ticket_id, t in engine.tickets.items()}
     names = tuple(terms.name for terms in policy.terms)  # for the `terms` dimension
     quality, split = breakdowns(folds, outcomes, policy.quality, by, names)
@@ -105,19 +107,60 @@ def replay_events(
     )
 
 
-def _apply_in_time_order(engine: Engine, admitted: list[Event], until: int) -> list[Alert]:
+def _apply_in_time_order(
+    engine: Engine, admitted: list[Event], until: int
+) -> tuple[list[Alert], list[Outcome]]:
     """Apply the events up to ``until`` in stable time order (sorts ``admitted`` in place),
-    firing what fell due before each; then everything due before ``until``."""
+    firing what fell due before each; then everything due before ``until``. The alerts,
+    and every created ticket's outcomes at ``until`` (``Engine.outcomes``' order).
+
+    Tickets share nothing, so each ticket's timeline runs on its own, tickets in the order
+    of their first event: the engine sees, per ticket, the calls a single time-ordered pass
+    would make (``advance`` fires a ticket's ``due`` just after it, before its first later
+    event), with no schedule to keep. The alerts are then put in that pass's order: by
+    instant; at one instant an event's alerts before those fired by ``advance``; events in
+    log order, fired ones by ticket id (the schedule's tie-break); then as emitted.
+    """
     admitted.sort(key=attrgetter("time"))  # stable: ties keep log order
-    alerts: list[Alert] = []
-    engine.horizon = until  # advance never passes `until`: nothing at or after it fires
-    # direct method calls, not bound methods in locals: compiled (mypyc), they are C calls
-    for event in admitted:
-        at = event.time
-        if at > until:
+    engine.horizon = 0  # no schedule entries: every instant is at or after it
+    timelines: dict[str, list[int]] = {}  # ticket id -> its events' indices in `admitted`
+    for index, event in enumerate(admitted):
+        if event.time > until:
             break
-        if engine.has_due_before(at):  # most events have nothing due before them
-            alerts += engine.advance(at)
-        alerts += engine.apply(event, at)
-    alerts += engine.advance(until)
-    return alerts
+        timeline = timelines.get(event.ticket_id)
+        if timeline is None:
+            timelines[event.ticket_id] = [index]
+        else:
+            timeline.append(index)
+    keyed: list[tuple[int, int, int | str, int, Alert]] = []
+    outcomes: list[Outcome] = []
+    for ticket_id, timeline in timelines.items():
+        ticket = engine.ticket(ticket_id)  # created in first-event order, as in one pass
+        for index in timeline:
+            event = admitted[index]
+            at = event.time
+            while ticket.due != NO_INSTANT and ticket.due < at:
+                _keep(keyed, ticket.due, _FIRED, ticket_id, engine.fire_due(ticket))
+            _keep(keyed, at, _APPLIED, index, engine.apply_to(ticket, event, at))
+        while ticket.due != NO_INSTANT and ticket.due < until:
+            _keep(keyed, ticket.due, _FIRED, ticket_id, engine.fire_due(ticket))
+        if ticket.fold.created_at is not None:  # while the ticket is in the cache
+            outcomes.extend([engine.pair_outcome(ticket, sla, until) for sla in _SLA_INDICES])
+    keyed.sort(key=_ORDER)
+    return [entry[4] for entry in keyed], outcomes
+
+
+_SLA_INDICES = tuple(range(len(SLAS)))
+_APPLIED, _FIRED = 0, 1  # at one instant, an event's alerts come before the fired ones
+_ORDER = itemgetter(0, 1, 2, 3)  # never the Alert: (instant, phase, tie-break, k) is unique
+
+
+def _keep(
+    keyed: list[tuple[int, int, int | str, int, Alert]],
+    instant: int,
+    phase: int,
+    tie: int | str,
+    alerts: list[Alert],
+) -> None:
+    for k, alert in enumerate(alerts):
+        keyed.append((instant, phase, tie, k, alert))
