@@ -70,7 +70,7 @@ class HeapTrimmer(Collector):
         self._libc = libc
         self.threshold = threshold
         self._resident = resident
-        self._base: int | None = None  # free bytes after the last trim (they stay counted)
+        self._base = 0  # free bytes after the last trim (they stay counted)
         self.trims = 0
         self.released = 0
 
@@ -87,9 +87,8 @@ class HeapTrimmer(Collector):
         if self._libc is None:
             return 0
         free = self.free_bytes()
-        base = 0 if self._base is None else min(self._base, free)  # reused: lower base
-        self._base = base
-        if free - base < self.threshold:
+        self._base = min(self._base, free)  # reused since: a lower base
+        if free - self._base < self.threshold:
             return 0
         before = self._resident()
         self._libc.malloc_trim(0)

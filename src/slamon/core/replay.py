@@ -19,7 +19,7 @@ from slamon.core.aggregates import breakdowns, sla_table
 from slamon.core.decisions import Alert, Outcome
 from slamon.core.engine import NO_INSTANT, Engine
 from slamon.core.events import Event, InvalidEvent
-from slamon.core.policy import SLAS, SlaPolicy
+from slamon.core.policy import SlaPolicy
 from slamon.core.tickets import TicketFold
 from slamon.core.timefmt import format_rfc3339
 
@@ -145,12 +145,11 @@ def _apply_in_time_order(
         while ticket.due != NO_INSTANT and ticket.due < until:
             _keep(keyed, ticket.due, _FIRED, ticket_id, engine.fire_due(ticket))
         if ticket.fold.created_at is not None:  # while the ticket is in the cache
-            outcomes.extend([engine.pair_outcome(ticket, sla, until) for sla in _SLA_INDICES])
+            outcomes.extend(engine.ticket_outcomes(ticket, until))
     keyed.sort(key=_ORDER)
     return [entry[4] for entry in keyed], outcomes
 
 
-_SLA_INDICES = tuple(range(len(SLAS)))
 _APPLIED, _FIRED = 0, 1  # at one instant, an event's alerts come before the fired ones
 _ORDER = itemgetter(0, 1, 2, 3)  # never the Alert: (instant, phase, tie-break, k) is unique
 
