@@ -183,10 +183,10 @@ def superseded_seeks_restart_the_recovery() -> None:
 
         return _seek_offsets
 
-    patch_once(Recovery, "_seek_offsets", wrap)
+    _patch_once(Recovery, "_seek_offsets", wrap)
 
 
-def patch_once(owner: type, name: str, wrap: Callable[[Any], Any]) -> None:
+def _patch_once(owner: type, name: str, wrap: Callable[[Any], Any]) -> None:
     """Replace ``owner.name`` with ``wrap(original)``, unless that was done already.
 
     The replacement keeps the original as ``slamon_original`` (the tests call Faust's own).
@@ -221,7 +221,7 @@ def completed_recoveries_keep_changelog_records() -> None:
 
         return on_recovery_completed
 
-    patch_once(Recovery, "on_recovery_completed", wrap)
+    _patch_once(Recovery, "on_recovery_completed", wrap)
 
 
 @contextlib.contextmanager
@@ -267,7 +267,7 @@ def paused_partitions_are_never_fetched() -> None:
 
         return _fetch_records
 
-    patch_once(AIOKafkaConsumerThread, "_fetch_records", wrap)
+    _patch_once(AIOKafkaConsumerThread, "_fetch_records", wrap)
 
 
 def gap_fills_count_each_offset_once() -> None:
@@ -298,7 +298,7 @@ def gap_fills_count_each_offset_once() -> None:
 
         return _new_offset
 
-    patch_once(faust.transport.consumer.Consumer, "_new_offset", wrap)
+    _patch_once(faust.transport.consumer.Consumer, "_new_offset", wrap)
 
 
 def revoked_partitions_commit_first() -> None:
@@ -323,7 +323,7 @@ def revoked_partitions_commit_first() -> None:
 
         return on_partitions_revoked
 
-    patch_once(faust.transport.consumer.Consumer, "on_partitions_revoked", wrap)
+    _patch_once(faust.transport.consumer.Consumer, "on_partitions_revoked", wrap)
 
 
 class FaustInputs:

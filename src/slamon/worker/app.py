@@ -21,7 +21,6 @@ from faust.web import Request, Response, View
 from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import choose_encoder
 
-from slamon.adapters.faust_handover import records_handed_over_in_place
 from slamon.adapters.heap_trim import HeapTrimmer, glibc
 from slamon.adapters.metrics import EngineCollector
 from slamon.adapters.outbox import ChangelogTable, Outbox
@@ -120,7 +119,6 @@ def declare(settings: WorkerSettings, clock: Callable[[], int]) -> Declared:
     paused_partitions_are_never_fetched()
     gap_fills_count_each_offset_once()
     revoked_partitions_commit_first()
-    records_handed_over_in_place()
     app.topic(ticks_name, partitions=partitions, internal=True, **raw)  # declared
     # Values are orjson-encoded snapshots. Faust derives table serializers from key/value
     # *types* (json for bytes), so the changelog topic is declared here, raw. acks=False
