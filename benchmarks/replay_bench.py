@@ -12,10 +12,10 @@ then times, for each:
   cli        : `slamon replay FILE --report /dev/null` end to end (process start included)
 and prints events/s and the replay / parse-only ratio. Best of --repeat runs.
 
---mypyc adds a pass: the same replay with the compiled core `pip install .` builds (`make
-compiled`: build/compiled, made first if missing; the editable install is not touched); it
-checks that the compiled replay gives the same report, alerts and outcomes (SHA-1) as the
-pure one.
+--mypyc adds two passes with the compiled core `pip install .` builds (`make compiled`:
+build/compiled, made first if missing; the editable install is not touched): the same
+replay in-process (mypyc) and `slamon replay` end to end (mypyc-cli); it checks that the
+compiled replay gives the same report, alerts and outcomes (SHA-1) as the pure one.
 """
 
 from __future__ import annotations
@@ -51,8 +51,9 @@ from slamon.policies import load_policy_or_default
 from slamon.replay import replay
 assert slamon.core.engine.__file__.endswith(".so"), slamon.core.engine.__file__
 lines, policy = Path(sys.argv[1]).read_bytes().splitlines(), load_policy_or_default(None)
-times = []
+times, result = [], None
 for _ in range(int(sys.argv[2])):
+    result = None  # the previous run's result is freed outside the timed part
     start = time.perf_counter()
     result = replay(lines, policy)
     times.append(time.perf_counter() - start)
@@ -136,12 +137,21 @@ def compiled_replay(root: Path, path: Path, repeat: int) -> tuple[float, str]:
     return float(seconds), sha
 
 
+def compiled_cli(root: Path, path: Path, repeat: int) -> float:
+    """Best time of `slamon replay` as `pip install .` installs it (the compiled build)."""
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    cmd = [sys.executable, "-m", "slamon.cli", "replay", str(path), "--report", os.devnull,
+           "--no-progress"]  # fmt: skip
+    return best(lambda: subprocess.run(cmd, env=env, check=True, capture_output=True), repeat)
+
+
 def best(fn: object, repeat: int) -> float:
     times = []
     for _ in range(repeat):
         start = time.perf_counter()
-        fn()  # type: ignore[operator]
+        result = fn()  # type: ignore[operator]
         times.append(time.perf_counter() - start)
+        del result  # freed outside the timed part, as the compiled pass does
     return min(times)
 
 
@@ -161,13 +171,15 @@ def bench(name: str, path: Path, n: int, repeat: int, compiled: Path | None = No
               ("cli", t_cli)]  # fmt: skip
     if compiled is not None:
         t_mypyc, sha = compiled_replay(compiled, path, repeat)
-        passes.append(("mypyc", t_mypyc))
+        t_mypyc_cli = compiled_cli(compiled, path, repeat)
+        passes += [("mypyc", t_mypyc), ("mypyc-cli", t_mypyc_cli)]
     for label, seconds in passes:
         print(f"  {label:10} {seconds:7.3f} s  {n / seconds:10,.0f} events/s")
     print(f"  ratio replay / parse-only: {t_replay / t_parse:.2f}x")
     print(f"  ratio cli / parse-only:    {t_cli / t_parse:.2f}x")
     if compiled is not None:
         print(f"  ratio mypyc / parse-only:  {t_mypyc / t_parse:.2f}x")
+        print(f"  ratio mypyc-cli / parse-only: {t_mypyc_cli / t_parse:.2f}x")
         same = "the same as" if sha == digest(result) else "DIFFERENT from"
         print(f"  mypyc's report, alerts and outcomes: {same} the pure replay's (SHA-1)")
 

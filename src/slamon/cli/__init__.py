@@ -15,6 +15,7 @@ from slamon.cli.dashboards import dashboards_command
 from slamon.cli.explain import explain_command
 from slamon.cli.offline import generate_command, policy_group, replay_command
 from slamon.cli.options import CommandGroup
+from slamon.cli.process_exit import run as run_cli
 from slamon.cli.publish import publish_command
 from slamon.cli.report import report_command
 from slamon.cli.rules import rules_command
@@ -24,7 +25,7 @@ from slamon.cli.watch import watch_command
 from slamon.cli.worker import worker_command
 from slamon.core import build as core_build
 
-__all__ = ["main"]
+__all__ = ["main", "run"]
 
 
 @click.group(cls=CommandGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -39,3 +40,8 @@ for _command in (replay_command, generate_command, policy_group,
                  watch_command, rules_command, dashboards_command,
                  explain_command, report_command):  # fmt: skip
     main.add_command(_command)
+
+
+def run() -> None:
+    """The `slamon` script: :func:`main`, leaving without teardown after a big replay."""
+    run_cli(main)

@@ -1,6 +1,6 @@
 """`python -m slamon.cli ...`: the same CLI as the `slamon` script."""
 
-from slamon.cli import main
+from slamon.cli import run
 
 if __name__ == "__main__":
-    main(prog_name="slamon")
+    run()

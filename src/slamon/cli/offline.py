@@ -25,6 +25,7 @@ from slamon.cli.options import (
     source_name,
     until_option,
 )
+from slamon.cli.process_exit import keep
 from slamon.cli.whatif import BASELINE, render_what_if, what_if_report
 from slamon.core.durations import format_duration
 from slamon.core.policy import PRIORITIES, SLAS, SlaPolicy
@@ -83,6 +84,7 @@ def replay_command(
     result = replay(
         events, policy, until=until, progress=on_progress if show_progress else None, by=by
     )
+    keep(result)  # freed by the process's exit, not object by object
     if show_progress:
         click.echo("", err=True)
     source = source_name(events)

@@ -15,6 +15,7 @@ from slamon.cli.options import (
     source_name,
     until_option,
 )
+from slamon.cli.process_exit import keep
 
 
 @click.command("report")
@@ -44,6 +45,7 @@ def report_command(
 
     policy = load_policy(policy_path)
     result = replay(events, policy, until=until, by=by)
+    keep(result)  # freed by the process's exit, not object by object
     source = source_name(events)
     report_invalid(source, result.invalid)
     if result.processed == 0:
