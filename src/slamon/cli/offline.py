@@ -214,6 +214,7 @@ def policy_check(path: str, events: IO[bytes] | None) -> None:
         click.echo(line)
     if events is not None:
         result = replay(events, policy)
+        keep(result)
         for line in render_matches(policy, result.folds.items()):
             click.echo(line)
 

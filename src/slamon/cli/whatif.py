@@ -11,6 +11,7 @@ from typing import IO, Any
 import click
 
 from slamon.cli.options import load_policy
+from slamon.cli.process_exit import keep
 from slamon.core.policy import PRIORITIES, SLAS, SlaPolicy
 from slamon.core.replay import ReplayResult
 from slamon.core.whatif import compare
@@ -37,6 +38,7 @@ def what_if_report(
         raise click.UsageError("--baseline reads EVENTS twice: give a file, not a pipe")
     events.seek(0)
     base = replay(events, baseline, until=result.until)
+    keep(base)  # freed by the process's exit, as the replay it is compared with
     return compare(base.outcomes, result.outcomes, (baseline.name, policy.name))
 
 
