@@ -51,7 +51,7 @@ from slamon.policies import load_policy_or_default
 from slamon.replay import replay
 assert slamon.core.engine.__file__.endswith(".so"), slamon.core.engine.__file__
 lines, policy = Path(sys.argv[1]).read_bytes().splitlines(), load_policy_or_default(None)
-times, result = [], None
+times = []
 for _ in range(int(sys.argv[2])):
     result = None  # the previous run's result is freed outside the timed part
     start = time.perf_counter()
@@ -137,11 +137,10 @@ def compiled_replay(root: Path, path: Path, repeat: int) -> tuple[float, str]:
     return float(seconds), sha
 
 
-def compiled_cli(root: Path, path: Path, repeat: int) -> float:
-    """Best time of `slamon replay` as `pip install .` installs it (the compiled build)."""
-    env = {**os.environ, "PYTHONPATH": str(root)}
-    cmd = [sys.executable, "-m", "slamon.cli", "replay", str(path), "--report", os.devnull,
-           "--no-progress"]  # fmt: skip
+def cli_replay(launcher: list[str], path: Path, repeat: int, env: dict[str, str] | None = None
+               ) -> float:  # fmt: skip
+    """Best time of ``launcher replay FILE --report /dev/null``, end to end."""
+    cmd = [*launcher, "replay", str(path), "--report", os.devnull, "--no-progress"]
     return best(lambda: subprocess.run(cmd, env=env, check=True, capture_output=True), repeat)
 
 
@@ -161,9 +160,7 @@ def bench(name: str, path: Path, n: int, repeat: int, compiled: Path | None = No
     t_parse = best(lambda: parse_only(lines), repeat)
     t_3339 = best(lambda: parse_3339(lines), repeat)
     t_replay = best(lambda: replay(lines, policy), repeat)
-    slamon = Path(sys.executable).with_name("slamon")
-    cmd = [str(slamon), "replay", str(path), "--report", os.devnull, "--no-progress"]
-    t_cli = best(lambda: subprocess.run(cmd, check=True, capture_output=True), repeat)
+    t_cli = cli_replay([str(Path(sys.executable).with_name("slamon"))], path, repeat)
     result = replay(lines, policy)
     print(f"{name} log: {n} lines, {result.processed} processed, {len(result.invalid)} invalid, "
           f"{result.duplicates} duplicates, {len(result.alerts)} alerts")  # fmt: skip
@@ -171,7 +168,9 @@ def bench(name: str, path: Path, n: int, repeat: int, compiled: Path | None = No
               ("cli", t_cli)]  # fmt: skip
     if compiled is not None:
         t_mypyc, sha = compiled_replay(compiled, path, repeat)
-        t_mypyc_cli = compiled_cli(compiled, path, repeat)
+        # `slamon replay` as `pip install .` installs it (the compiled build)
+        env = {**os.environ, "PYTHONPATH": str(compiled)}
+        t_mypyc_cli = cli_replay([sys.executable, "-m", "slamon.cli"], path, repeat, env)
         passes += [("mypyc", t_mypyc), ("mypyc-cli", t_mypyc_cli)]
     for label, seconds in passes:
         print(f"  {label:10} {seconds:7.3f} s  {n / seconds:10,.0f} events/s")
